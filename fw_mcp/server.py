@@ -1,0 +1,147 @@
+"""build_server(): the MCP server with its four tools, its lifespan and its transports.
+
+The lifespan owns the process's one HTTP client; tools reach it through `Runtime`.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any, get_args
+
+import httpx2
+from mcp.server.mcpserver import Context, MCPServer
+from mcp.server.mcpserver.exceptions import ToolError, UnexpectedToolError
+from mcp.server.mcpserver.utilities.func_metadata import FuncMetadata
+from mcp.types import ToolAnnotations
+from pydantic import ValidationError
+
+from fw_mcp import __version__
+from fw_mcp.fireworks.client import FireworksClient, create_http_client
+from fw_mcp.settings import Settings
+from fw_mcp.tools import TOOLS
+from fw_mcp.tools.runtime import Runtime
+
+__all__ = ["FwMcpServer", "build_server", "run_http"]
+
+logger = logging.getLogger(__name__)
+
+INSTRUCTIONS = (
+    "Tools that run open models on Fireworks AI: `chat` for answers, `extract_json` for data that "
+    "must match a JSON Schema, `describe_image` for images (URLs, data URIs, or local files in allowed "
+    "folders), `call_with_tools` to let a model choose function calls. Answers stream as progress."
+)
+
+
+class _TextSafeMetadata(FuncMetadata):
+    """The SDK JSON-decodes string arguments whose type is not exactly `str` (a Claude Desktop quirk).
+
+    That would turn a prompt such as `{"a": 1}` or `null` into an object or None. Decode only
+    arguments that cannot be text (lists, objects), so text arrives exactly as sent.
+    """
+
+    def pre_parse_json(self, data: dict[str, Any]) -> dict[str, Any]:
+        textual = {
+            name for name, field in self.arg_model.model_fields.items() if _accepts_text(field.annotation)
+        }
+        decoded = super().pre_parse_json({k: v for k, v in data.items() if k not in textual})
+        return {k: (data[k] if k in textual else decoded[k]) for k in data}
+
+
+def _accepts_text(annotation: Any) -> bool:
+    return annotation is str or str in get_args(annotation)
+
+
+class FwMcpServer(MCPServer[Runtime]):
+    """MCPServer whose argument refusals are short and name the argument, with no pydantic noise."""
+
+    async def call_tool(
+        self, name: str, arguments: dict[str, Any], context: Context[Runtime, Any] | None = None
+    ) -> Any:
+        tool = self._tool_manager.get_tool(name)
+        if tool is not None:
+            _refuse_unknown_arguments(arguments, tool.parameters)
+        try:
+            return await super().call_tool(name, arguments, context)
+        except ToolError as exc:
+            if isinstance(exc.__cause__, ValidationError):
+                raise ToolError(describe_validation_error(exc.__cause__)) from exc.__cause__
+            if isinstance(exc.__cause__, ToolError) and not isinstance(exc, UnexpectedToolError):
+                raise ToolError(str(exc.__cause__)) from None  # drop the SDK's "Error executing tool" prefix
+            raise
+
+
+def _refuse_unknown_arguments(arguments: dict[str, Any], schema: dict[str, Any]) -> None:
+    known = schema.get("properties", {})
+    unknown = sorted(k for k in arguments if k not in known)
+    if unknown:
+        raise ToolError(
+            f"Unknown argument{'s' if len(unknown) > 1 else ''} {', '.join(f'`{u}`' for u in unknown)}. "
+            f"This tool takes: {', '.join(known)}."
+        )
+
+
+def describe_validation_error(exc: ValidationError) -> str:
+    """`Invalid argument `temperature`: must be <= 2 (got 5)`, one line per problem, at most five."""
+    lines = []
+    for err in exc.errors(include_url=False)[:5]:
+        where = _location(err["loc"])
+        got = "" if err["type"] == "missing" else f" (got {_short(err.get('input'))})"
+        lines.append(f"Invalid argument `{where}`: {err['msg']}{got}.")
+    more = len(exc.errors()) - len(lines)
+    if more > 0:
+        lines.append(f"... and {more} more problems.")
+    return "\n".join(lines)
+
+
+def _location(loc: tuple[int | str, ...]) -> str:
+    """Path like messages[2].role; drops pydantic's union-branch tags (`str`, `list[...]`)."""
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        elif part.isidentifier() and part not in {"str", "int", "float", "bool", "dict", "list", "none"}:
+            out += f".{part}" if out else part
+    return out or "arguments"
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def build_server(settings: Settings, *, http: httpx2.AsyncClient | None = None) -> FwMcpServer:
+    """The server for these settings. `http` lets tests hand in a client; otherwise one is made."""
+
+    @asynccontextmanager
+    async def lifespan(_: MCPServer[Runtime]) -> AsyncIterator[Runtime]:
+        client = http or create_http_client(settings)
+        try:
+            yield Runtime(settings=settings, client=FireworksClient(settings, client))
+        finally:
+            if http is None:
+                await client.aclose()
+
+    server = FwMcpServer(
+        "fw-mcp",
+        title="Fireworks AI",
+        version=__version__,
+        instructions=INSTRUCTIONS,
+        lifespan=lifespan,
+    )
+    annotations = ToolAnnotations(read_only_hint=True, destructive_hint=False, open_world_hint=True)
+    for name, fn in TOOLS.items():
+        server.add_tool(fn, name=name, annotations=annotations)
+        tool = server._tool_manager.get_tool(name)
+        assert tool is not None
+        tool.fn_metadata = _TextSafeMetadata.model_construct(**dict(tool.fn_metadata))
+    return server
+
+
+def run_http(server: FwMcpServer, *, host: str, port: int) -> None:
+    """Streamable HTTP at /mcp with SSE responses (so progress streams and a disconnect cancels)."""
+    import uvicorn
+
+    app = server.streamable_http_app(host=host, json_response=False)
+    uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)

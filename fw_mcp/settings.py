@@ -1,0 +1,169 @@
+"""One settings object, built once: packaged defaults, then a TOML file, then env vars, then flags.
+
+The packaged `fw_mcp/configs/default.toml` holds every default (model names included), so code
+carries no model names and the server works when installed as a wheel without the repo's `configs/`.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+
+from fw_mcp.errors import ConfigError, missing_key_error
+
+__all__ = ["Settings", "load_settings", "normalize_base_url"]
+
+ENV_API_KEY = "FIREWORKS_API_KEY"
+ENV_BASE_URL = "FIREWORKS_BASE_URL"
+ENV_CONFIG = "FW_MCP_CONFIG"
+ENV_ALLOWED_DIRS = "FW_MCP_ALLOWED_DIRS"
+MODEL_PREFIX = "accounts/fireworks/models/"
+
+
+class _Section(BaseModel):
+    # A typo in a user's TOML should fail loudly with the setting's name, not be ignored.
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class FireworksSection(_Section):
+    base_url: str = "https://api.fireworks.ai/inference/v1"
+
+
+class ModelsSection(_Section):
+    chat: str
+    extract_json: str
+    call_with_tools: str
+    describe_image: str
+    aliases: dict[str, str] = Field(default_factory=dict)
+
+
+class TimeoutsSection(_Section):
+    connect: float = Field(gt=0)
+    read: float = Field(gt=0)
+    write: float = Field(gt=0)
+    total: float = Field(gt=0)
+
+
+class RetriesSection(_Section):
+    max_retries: int = Field(ge=0, le=10)
+    max_retry_after: float = Field(ge=0)
+    backoff_base: float = Field(ge=0)
+    backoff_max: float = Field(ge=0)
+
+
+class LimitsSection(_Section):
+    max_concurrent_requests: int = Field(ge=1)
+    max_input_chars: int = Field(ge=1)
+    max_result_chars: int = Field(ge=1000)
+    max_tools: int = Field(ge=1)
+    max_images: int = Field(ge=1)
+    max_image_file_bytes: int = Field(ge=1)
+    max_image_payload_bytes: int = Field(ge=1)
+    progress_interval: float = Field(ge=0)
+
+
+class ImagesSection(_Section):
+    allowed_dirs: list[str] = Field(default_factory=list)
+
+
+class Settings(_Section):
+    """Everything the server reads from its environment. Build it with `load_settings()`."""
+
+    fireworks: FireworksSection
+    models: ModelsSection
+    timeouts: TimeoutsSection
+    retries: RetriesSection
+    limits: LimitsSection
+    images: ImagesSection
+    api_key: SecretStr | None = None
+
+    @field_validator("api_key", mode="before")
+    @classmethod
+    def _empty_key_is_none(cls, value: Any) -> Any:
+        if isinstance(value, str) and not value.strip():
+            return None
+        return value
+
+    @property
+    def base_url(self) -> str:
+        return normalize_base_url(self.fireworks.base_url)
+
+    def require_api_key(self) -> str:
+        """The key, or a ConfigError telling the user how to set it."""
+        if self.api_key is None:
+            raise missing_key_error()
+        return self.api_key.get_secret_value()
+
+    def resolve_model(self, name: str | None, tool: str) -> str:
+        """Alias or bare name -> full model id; None -> the tool's configured default."""
+        chosen = name or getattr(self.models, tool)
+        chosen = self.models.aliases.get(chosen, chosen)
+        return chosen if "/" in chosen else MODEL_PREFIX + chosen
+
+    def allowed_dirs(self) -> list[Path]:
+        """Folders describe_image may read. Default: the working directory, unless that is `/`."""
+        raw = os.environ.get(ENV_ALLOWED_DIRS)
+        dirs = [d for d in raw.split(os.pathsep) if d] if raw is not None else list(self.images.allowed_dirs)
+        if raw is None and not dirs:
+            cwd = Path.cwd()
+            dirs = [] if cwd == Path(cwd.anchor) else [str(cwd)]
+        return [Path(d).expanduser().resolve() for d in dirs]
+
+
+def normalize_base_url(url: str) -> str:
+    """Accept both spellings: `https://host/inference` and `https://host/inference/v1`."""
+    url = url.strip().rstrip("/")
+    return url if url.endswith("/v1") else url + "/v1"
+
+
+def _packaged_defaults() -> dict[str, Any]:
+    text = resources.files("fw_mcp").joinpath("configs/default.toml").read_text(encoding="utf-8")
+    return tomllib.loads(text)
+
+
+def _read_toml(path: str) -> dict[str, Any]:
+    try:
+        with open(path, "rb") as fh:
+            return tomllib.load(fh)
+    except FileNotFoundError:
+        raise ConfigError(f"Config file {path} does not exist (from --config or {ENV_CONFIG}).") from None
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(f"Config file {path} could not be read: {exc}. Fix the file or unset it.") from None
+
+
+def _merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = _merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def load_settings(config_path: str | None = None, overrides: dict[str, Any] | None = None) -> Settings:
+    """Defaults <- TOML file (--config or FW_MCP_CONFIG) <- env vars <- `overrides` (flags, tests).
+
+    Raises:
+        ConfigError: the file is missing or malformed, or a value is out of range.
+    """
+    data = _packaged_defaults()
+    path = config_path or os.environ.get(ENV_CONFIG)
+    if path:
+        data = _merge(data, _read_toml(path))
+    if base_url := os.environ.get(ENV_BASE_URL, "").strip():
+        data = _merge(data, {"fireworks": {"base_url": base_url}})
+    data["api_key"] = os.environ.get(ENV_API_KEY)
+    data = _merge(data, overrides or {})
+    try:
+        return Settings.model_validate(data)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors(include_url=False)
+        )
+        raise ConfigError(f"Invalid configuration ({problems}). Fix the config file or env vars.") from None

@@ -1,0 +1,233 @@
+"""Argument types shared by the tools, and the checks pydantic cannot express in a field.
+
+Field constraints (types, ranges, enums) live on the annotations so they also appear in each tool's
+input schema; cross-field rules (exactly one of prompt/messages, message order, sizes) are
+functions that raise `InvalidArgument` naming the argument.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from fw_mcp.errors import InvalidArgument
+
+__all__ = [
+    "MaxTokens",
+    "Message",
+    "Model",
+    "Prompt",
+    "ReasoningEffort",
+    "Stop",
+    "System",
+    "Temperature",
+    "TopK",
+    "TopP",
+    "build_messages",
+    "check_input_size",
+]
+
+MODEL_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._/#:@-]{0,255}$"
+
+
+class FunctionCall(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: Annotated[str, Field(description="The function the assistant called.", min_length=1, max_length=64)]
+    arguments: Annotated[
+        str | dict[str, Any],
+        Field(description="The call's arguments: a JSON object, or that object as a JSON string."),
+    ] = "{}"
+
+
+class AssistantToolCall(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    id: Annotated[
+        str, Field(description="The call id; the matching `tool` message repeats it.", min_length=1)
+    ]
+    type: Annotated[Literal["function"], Field(description='Always "function".')] = "function"
+    function: Annotated[FunctionCall, Field(description="Which function, with what arguments.")]
+
+
+class Message(BaseModel):
+    """One chat turn, in the OpenAI/Fireworks shape."""
+
+    model_config = ConfigDict(extra="forbid")
+    role: Annotated[
+        Literal["system", "user", "assistant", "tool"],
+        Field(description="Who speaks: system (instructions), user, assistant, or tool (a tool's result)."),
+    ]
+    content: Annotated[
+        str | None,
+        Field(description="The text of the turn. May be null only for an assistant turn that calls tools."),
+    ] = None
+    tool_calls: Annotated[
+        list[AssistantToolCall] | None,
+        Field(description="Assistant turns only: the tool calls the assistant made.", max_length=128),
+    ] = None
+    tool_call_id: Annotated[
+        str | None, Field(description="Tool turns only: the id of the assistant tool call this answers.")
+    ] = None
+
+
+Prompt = Annotated[
+    str | None,
+    Field(description="The user's request as plain text. Give either `prompt` or `messages`, not both."),
+]
+Messages = Annotated[
+    list[Message] | None,
+    Field(
+        description="The whole conversation, oldest first, instead of `prompt` (use it for multi-turn chats "
+        "and to pass back tool results).",
+        min_length=1,
+        max_length=10_000,
+    ),
+]
+System = Annotated[
+    str | None, Field(description="A system instruction placed before the conversation (tone, role, format).")
+]
+Model = Annotated[
+    str | None,
+    Field(
+        description="Fireworks model: an alias from the server config, a bare name such as `deepseek-v3p1` "
+        "(means accounts/fireworks/models/deepseek-v3p1), or a full id. Omit to use the configured default.",
+        pattern=MODEL_PATTERN,
+    ),
+]
+Temperature = Annotated[
+    float | None, Field(description="Sampling temperature, 0-2; lower is more deterministic.", ge=0, le=2)
+]
+TopP = Annotated[float | None, Field(description="Nucleus sampling probability mass, 0-1.", ge=0, le=1)]
+TopK = Annotated[
+    int | None, Field(description="Sample only from the k most likely tokens, 0-100.", ge=0, le=100)
+]
+MaxTokens = Annotated[
+    int | None,
+    Field(
+        description="Longest answer, in tokens. The answer is cut (finish_reason `length`) beyond it.", ge=1
+    ),
+]
+StopText = Annotated[str, StringConstraints(min_length=1, max_length=1000)]
+Stop = Annotated[
+    StopText | list[StopText] | None,
+    Field(description="Up to 4 sequences at which the model stops writing."),
+]
+ReasoningEffort = Annotated[
+    Literal["low", "medium", "high", "none"] | None,
+    Field(
+        description="How much the model reasons before answering, on models that can; `none` turns it off."
+    ),
+]
+
+
+def build_messages(
+    prompt: str | None, messages: list[Message] | None, system: str | None
+) -> list[dict[str, Any]]:
+    """Exactly one of prompt/messages, checked for role order; returns the wire messages."""
+    if (prompt is None) == (messages is None):
+        which = "both were given" if prompt is not None else "neither was given"
+        raise InvalidArgument("prompt", f"give exactly one of `prompt` or `messages` ({which}).")
+    if prompt is not None:
+        if not prompt.strip():
+            raise InvalidArgument("prompt", "is empty; say what you want the model to do.")
+        turns = [{"role": "user", "content": prompt}]
+    else:
+        assert messages is not None
+        _check_order(messages)
+        turns = [_wire_message(m) for m in messages]
+    if system is not None:
+        turns.insert(0, {"role": "system", "content": system})
+    return turns
+
+
+def _check_order(messages: list[Message]) -> None:
+    open_calls: set[str] = set()
+    for i, m in enumerate(messages):
+        where = f"messages[{i}]"
+        if m.role != "assistant" and m.tool_calls:
+            raise InvalidArgument(f"{where}.tool_calls", "only an assistant message can carry tool_calls.")
+        if m.role != "tool" and m.tool_call_id is not None:
+            raise InvalidArgument(f"{where}.tool_call_id", "only a tool message carries tool_call_id.")
+        if m.role == "tool":
+            _check_tool_reply(m, where, open_calls)
+        elif m.content is None and not (m.role == "assistant" and m.tool_calls):
+            raise InvalidArgument(f"{where}.content", f"a {m.role} message needs text content.")
+        if m.role == "assistant":
+            open_calls = {c.id for c in m.tool_calls or []}
+        elif m.role != "tool":
+            open_calls = set()
+    if messages[-1].role == "assistant" and messages[-1].tool_calls:
+        raise InvalidArgument(
+            "messages", "ends with assistant tool calls; add a tool message with each result."
+        )
+
+
+def _check_tool_reply(m: Message, where: str, open_calls: set[str]) -> None:
+    if not m.tool_call_id:
+        raise InvalidArgument(f"{where}.tool_call_id", "a tool message needs the id of the call it answers.")
+    if m.tool_call_id not in open_calls:
+        raise InvalidArgument(
+            f"{where}.tool_call_id",
+            f"{m.tool_call_id!r} does not match a tool call of the assistant message before it.",
+        )
+    if m.content is None:
+        raise InvalidArgument(f"{where}.content", "a tool message needs the tool's result as text.")
+
+
+def _wire_message(m: Message) -> dict[str, Any]:
+    wire: dict[str, Any] = {"role": m.role, "content": m.content}
+    if m.tool_calls:
+        wire["tool_calls"] = [
+            {
+                "id": c.id,
+                "type": "function",
+                "function": {
+                    "name": c.function.name,
+                    "arguments": c.function.arguments
+                    if isinstance(c.function.arguments, str)
+                    else json.dumps(c.function.arguments),
+                },
+            }
+            for c in m.tool_calls
+        ]
+    if m.tool_call_id is not None:
+        wire["tool_call_id"] = m.tool_call_id
+    return wire
+
+
+def check_input_size(limit: int, *parts: Any) -> None:
+    """Refuse inputs beyond any model's context before they cost an upload."""
+    total = sum(_chars(p) for p in parts)
+    if total > limit:
+        raise InvalidArgument(
+            "messages" if any(isinstance(p, list) for p in parts) else "prompt",
+            f"the input is {total:,} characters, over the limit of {limit:,} ([limits] max_input_chars); "
+            "send less text.",
+        )
+
+
+def _chars(part: Any) -> int:
+    if part is None:
+        return 0
+    if isinstance(part, str):
+        return len(part)
+    if isinstance(part, list):
+        return sum(_chars(p) for p in part)
+    if isinstance(part, dict):
+        return sum(_chars(v) for v in part.values())
+    return len(str(part))
+
+
+def stop_list(stop: str | list[str] | None) -> list[str] | None:
+    if stop is None:
+        return None
+    stops = [stop] if isinstance(stop, str) else stop
+    if len(stops) > 4:
+        raise InvalidArgument("stop", f"at most 4 stop sequences are allowed ({len(stops)} given).")
+    return stops
+
+
+def sampling(**values: Any) -> dict[str, Any]:
+    """Only the fields the caller set: Fireworks uses the model's own defaults for the rest."""
+    return {k: v for k, v in values.items() if v is not None}

@@ -1,0 +1,244 @@
+"""The `call_with_tools` tool: let a Fireworks model decide which functions to call, with what arguments.
+
+The functions are not run here: the calls come back, each parsed and checked against its tool's
+`parameters`, so the caller can run them and pass the results back in `messages`.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any, Literal
+
+from mcp.server.mcpserver import Context
+from mcp.types import CallToolResult, TextContent
+from pydantic import BaseModel, ConfigDict, Field
+
+from fw_mcp.errors import InvalidArgument
+from fw_mcp.fireworks.stream import Completion, ToolCall
+from fw_mcp.tools.arguments import (
+    MaxTokens,
+    Messages,
+    Model,
+    Prompt,
+    System,
+    Temperature,
+    build_messages,
+    check_input_size,
+    sampling,
+)
+from fw_mcp.tools.job import Job, tool_errors
+from fw_mcp.tools.results import UsageOut, cap, footer, length_note
+from fw_mcp.tools.schemas import schema_problems, validator_for_schema
+
+__all__ = ["call_with_tools"]
+
+NAME_PATTERN = r"^[a-zA-Z0-9_-]{1,64}$"
+EMPTY_PARAMETERS: dict[str, Any] = {"type": "object", "properties": {}}
+ToolName = Annotated[str, Field(pattern=NAME_PATTERN, description="Letters, digits, _ or -; at most 64.")]
+
+
+class FunctionSpec(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: ToolName
+    description: Annotated[str | None, Field(description="What the function does, for the model.")] = None
+    parameters: Annotated[
+        dict[str, Any] | None, Field(description="A JSON Schema for the arguments (an object schema).")
+    ] = None
+    strict: Annotated[bool | None, Field(description="Accepted for OpenAI compatibility; ignored.")] = None
+
+
+class ToolSpec(BaseModel):
+    """`{"type": "function", "function": {...}}`, or the short form `{name, description, parameters}`."""
+
+    model_config = ConfigDict(extra="forbid")
+    type: Annotated[Literal["function"] | None, Field(description='"function" (long form).')] = None
+    function: Annotated[FunctionSpec | None, Field(description="The function (long form).")] = None
+    name: Annotated[
+        str | None, Field(pattern=NAME_PATTERN, description="The function name (short form).")
+    ] = None
+    description: Annotated[str | None, Field(description="What it does (short form).")] = None
+    parameters: Annotated[
+        dict[str, Any] | None, Field(description="Its arguments' JSON Schema (short form).")
+    ] = None
+
+    def spec(self, where: str) -> FunctionSpec:
+        if self.function is not None:
+            if self.name or self.description or self.parameters is not None:
+                raise InvalidArgument(
+                    where, "give either `function` or name/description/parameters, not both."
+                )
+            return self.function
+        if not self.name:
+            raise InvalidArgument(f"{where}.name", "each tool needs a name.")
+        return FunctionSpec(name=self.name, description=self.description, parameters=self.parameters)
+
+
+class CallOut(BaseModel):
+    id: str = Field(description="The call id; answer it with a `tool` message carrying this tool_call_id.")
+    name: str = Field(description="The function to call.")
+    arguments: Any = Field(description="The arguments as a JSON object (the raw text if it was not JSON).")
+    error: str | None = Field(
+        default=None, description="Set when the call does not fit its tool's parameters."
+    )
+
+
+class ToolCallsResult(BaseModel):
+    tool_calls: list[CallOut] = Field(
+        description="The calls the model chose, in order; empty if it answered."
+    )
+    text: str = Field(description="Any text the model wrote (often empty when it calls tools).")
+    finish_reason: str | None = Field(description="tool_calls, stop, or length (cut at max_tokens).")
+    model: str = Field(description="The Fireworks model id that answered.")
+    usage: UsageOut
+    reasoning: str | None = Field(default=None, description="The model's reasoning, when it showed any.")
+
+
+@tool_errors
+async def call_with_tools(
+    ctx: Context[Any, Any],
+    tools: Annotated[
+        list[ToolSpec],
+        Field(description="The functions the model may call (1-128), OpenAI style.", min_length=1),
+    ],
+    prompt: Prompt = None,
+    messages: Messages = None,
+    system: System = None,
+    tool_choice: Annotated[
+        str | None,
+        Field(
+            description="`auto` (default: model decides), `none`, `required` (must call one), or a tool's name."
+        ),
+    ] = None,
+    parallel_tool_calls: Annotated[
+        bool | None, Field(description="Allow several calls in one answer (model dependent).")
+    ] = None,
+    model: Model = None,
+    temperature: Temperature = None,
+    max_tokens: MaxTokens = None,
+) -> Annotated[CallToolResult, ToolCallsResult]:
+    """Give a Fireworks model (default Kimi K2) a set of functions and get back the calls it chooses.
+
+    The functions are not executed: you get each call's name and parsed JSON arguments, checked
+    against that function's `parameters` schema (a mismatch is reported on the call). To continue,
+    run the calls and send the conversation back in `messages`: the assistant turn with its
+    `tool_calls`, then one `tool` message per result with the matching `tool_call_id`.
+    """
+    settings = ctx.request_context.lifespan_context.settings
+    specs = _specs(tools, settings.limits.max_tools)
+    turns = build_messages(prompt, messages, system)
+    check_input_size(settings.limits.max_input_chars, turns, [json.dumps(s.parameters) for s in specs])
+    resolved = settings.resolve_model(model, "call_with_tools")
+    body: dict[str, Any] = {
+        "model": resolved,
+        "messages": turns,
+        "tools": [_wire_tool(s) for s in specs],
+        **sampling(
+            tool_choice=_wire_choice(tool_choice, specs),
+            parallel_tool_calls=parallel_tool_calls,
+            temperature=temperature,
+            max_tokens=max_tokens,
+        ),
+    }
+    async with Job(ctx, "call_with_tools", max_tokens) as job:
+        completion = await job.complete(body)
+    return _result(completion, resolved, specs, job.cap())
+
+
+def _specs(tools: list[ToolSpec], limit: int) -> list[FunctionSpec]:
+    if len(tools) > limit:
+        raise InvalidArgument("tools", f"{len(tools)} tools given; at most {limit} are allowed.")
+    specs, seen = [], set()
+    for i, tool in enumerate(tools):
+        spec = tool.spec(f"tools[{i}]")
+        if spec.name in seen:
+            raise InvalidArgument(
+                f"tools[{i}].name", f"{spec.name!r} is used by two tools; names must be unique."
+            )
+        seen.add(spec.name)
+        params = EMPTY_PARAMETERS if spec.parameters is None else spec.parameters
+        validator_for_schema(params, f"tools[{i}].parameters")
+        if params.get("type", "object") != "object":
+            raise InvalidArgument(f"tools[{i}].parameters", 'must describe an object ("type": "object").')
+        specs.append(spec.model_copy(update={"parameters": params}))
+    return specs
+
+
+def _wire_tool(spec: FunctionSpec) -> dict[str, Any]:
+    function: dict[str, Any] = {"name": spec.name, "parameters": spec.parameters}
+    if spec.description:
+        function["description"] = spec.description
+    return {"type": "function", "function": function}
+
+
+def _wire_choice(choice: str | None, specs: list[FunctionSpec]) -> str | dict[str, Any] | None:
+    if choice is None or choice in ("auto", "none", "required"):
+        return choice
+    if choice == "any":
+        return "required"
+    if choice in {s.name for s in specs}:
+        return {"type": "function", "function": {"name": choice}}
+    names = ", ".join(s.name for s in specs)
+    raise InvalidArgument(
+        "tool_choice", f"{choice!r} is not auto, none, required, or one of the tools ({names})."
+    )
+
+
+def _check_call(call: ToolCall, specs: dict[str, FunctionSpec]) -> CallOut:
+    out = CallOut(id=call.id, name=call.name, arguments=call.arguments)
+    spec = specs.get(call.name)
+    if spec is None:
+        out.error = f"the model called {call.name!r}, which is not one of the given tools"
+        return out
+    try:
+        out.arguments = json.loads(call.arguments or "{}")
+    except ValueError as exc:
+        out.error = f"arguments are not valid JSON ({exc})"
+        return out
+    problem = schema_problems(
+        validator_for_schema(spec.parameters or EMPTY_PARAMETERS, "parameters"), out.arguments
+    )
+    if problem:
+        out.error = f"arguments do not match {call.name}'s parameters: {problem}"
+    return out
+
+
+def _result(completion: Completion, model: str, specs: list[FunctionSpec], limit: int) -> CallToolResult:
+    by_name = {s.name: s for s in specs}
+    calls = [_check_call(c, by_name) for c in completion.tool_calls]
+    text, cut = cap(completion.text, limit)
+    payload: dict[str, Any] = {
+        "tool_calls": [c.model_dump(exclude_none=True) for c in calls],
+        "text": text,
+        "finish_reason": completion.finish_reason,
+        "model": completion.model or model,
+        "usage": completion.usage.as_dict(),
+    }
+    if completion.reasoning:
+        payload["reasoning"], _ = cap(completion.reasoning, limit)
+    notes = length_note(completion.finish_reason)
+    if cut:
+        notes.append(f"Note: the text was cut to {limit:,} characters ([limits] max_result_chars).")
+    blocks = [
+        _render_calls(calls),
+        text,
+        footer(payload["model"], completion.finish_reason, payload["usage"], notes),
+    ]
+    return CallToolResult(
+        content=[TextContent(type="text", text=b) for b in blocks if b], structured_content=payload
+    )
+
+
+def _render_calls(calls: list[CallOut]) -> str:
+    if not calls:
+        return "The model called no tool."
+    lines = [f"The model called {len(calls)} tool{'s' if len(calls) > 1 else ''}:"]
+    for n, call in enumerate(calls, 1):
+        args = (
+            call.arguments
+            if isinstance(call.arguments, str)
+            else json.dumps(call.arguments, ensure_ascii=False)
+        )
+        lines.append(f"{n}. {call.name}({args})  [id: {call.id}]")
+        if call.error:
+            lines.append(f"   ! {call.error}")
+    return "\n".join(lines)

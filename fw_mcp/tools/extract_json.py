@@ -1,0 +1,171 @@
+"""The `extract_json` tool: structured data from text, guaranteed to match the caller's JSON Schema.
+
+Fireworks constrains generation to the schema, but some keywords are not enforced upstream and an
+answer cut by max_tokens is broken JSON, so the answer is validated here; one repair round shows the
+model what was wrong before giving up.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Annotated, Any
+
+from mcp.server.mcpserver import Context
+from mcp.types import CallToolResult, TextContent
+from pydantic import BaseModel, Field
+
+from fw_mcp.errors import InvalidModelOutput
+from fw_mcp.fireworks.stream import Completion, Usage
+from fw_mcp.tools.arguments import MaxTokens, Model, check_input_size, sampling
+from fw_mcp.tools.job import Job, tool_errors
+from fw_mcp.tools.results import UsageOut, cap, footer
+from fw_mcp.tools.schemas import schema_problems, validator_for_schema
+
+__all__ = ["extract_json"]
+
+SYSTEM = (
+    "You extract structured data from text. Reply with only one JSON value that matches the JSON "
+    "Schema you are given: no prose, no code fences. Use null or omit optional fields the text does "
+    "not support; never invent facts."
+)
+_FENCE = re.compile(r"^```(?:json)?\s*(.*?)\s*```$", re.DOTALL)
+
+
+class ExtractResult(BaseModel):
+    data: Any = Field(description="The extracted JSON value; it validates against the given schema.")
+    model: str = Field(description="The Fireworks model id that answered.")
+    usage: UsageOut = Field(description="Tokens used, over both rounds when a repair was needed.")
+    repaired: bool = Field(
+        default=False, description="True when a second round fixed an invalid first answer."
+    )
+
+
+def _schema_name(schema: dict[str, Any]) -> str:
+    title = schema.get("title")
+    name = re.sub(r"[^a-zA-Z0-9_-]", "_", title)[:64] if isinstance(title, str) else ""
+    return name.strip("_") or "Result"
+
+
+def _problem(answer: str, validator: Any) -> tuple[Any, str | None]:
+    """(parsed value, None) when valid; else (None, what is wrong, quotable to the model)."""
+    text = answer.strip()
+    if fenced := _FENCE.match(text):
+        text = fenced.group(1)
+    try:
+        data = json.loads(text)
+    except ValueError as exc:
+        return None, f"the answer is not valid JSON ({exc})"
+    problem = schema_problems(validator, data)
+    return (data, None) if problem is None else (None, problem)
+
+
+@tool_errors
+async def extract_json(
+    ctx: Context[Any, Any],
+    text: Annotated[str, Field(description="The text to extract from.", min_length=1)],
+    schema: Annotated[
+        dict[str, Any],
+        Field(
+            description="A JSON Schema (an object) the result must match, e.g. "
+            '{"type": "object", "properties": {"name": {"type": "string"}}, "required": ["name"]}.'
+        ),
+    ],
+    instructions: Annotated[
+        str | None,
+        Field(description="Extra guidance, e.g. which entity to focus on or how to normalise values."),
+    ] = None,
+    model: Model = None,
+    max_tokens: MaxTokens = None,
+) -> Annotated[CallToolResult, ExtractResult]:
+    """Extract structured data from text as JSON that is guaranteed to validate against your JSON Schema.
+
+    Use it to pull fields, lists or records out of documents, emails, logs or web pages. Returns the
+    JSON value (`data`), checked locally against the schema; when the model's first answer does not
+    validate it gets one chance to fix it, and otherwise the error says exactly what did not match.
+    """
+    settings = ctx.request_context.lifespan_context.settings
+    validator = validator_for_schema(schema, "schema")
+    check_input_size(settings.limits.max_input_chars, text, instructions, json.dumps(schema))
+    resolved = settings.resolve_model(model, "extract_json")
+    messages = _messages(text, schema, instructions)
+    body = {
+        "model": resolved,
+        "messages": messages,
+        "response_format": {
+            "type": "json_schema",
+            "json_schema": {"name": _schema_name(schema), "schema": schema},
+        },
+        **sampling(max_tokens=max_tokens),
+    }
+    async with Job(ctx, "extract_json", max_tokens) as job:
+        first = await job.complete(body)
+        data, problem = _problem(first.text, validator)
+        usage, final = first.usage, first
+        if problem is not None and first.finish_reason != "length":
+            job.progress.restart()
+            final = await job.complete({**body, "messages": [*messages, *_repair_turns(first.text, problem)]})
+            usage = _sum(usage, final.usage)
+            data, problem = _problem(final.text, validator)
+    if problem is not None:
+        raise_invalid(final, problem, repaired=final is not first)
+    return _result(data, final, resolved, usage, repaired=final is not first, limit=job.cap())
+
+
+def _messages(text: str, schema: dict[str, Any], instructions: str | None) -> list[dict[str, Any]]:
+    system = SYSTEM if not instructions else f"{SYSTEM}\n\nInstructions: {instructions}"
+    user = f"JSON Schema:\n{json.dumps(schema)}\n\nText:\n{text}"
+    return [{"role": "system", "content": system}, {"role": "user", "content": user}]
+
+
+def _repair_turns(answer: str, problem: str) -> list[dict[str, Any]]:
+    return [
+        {"role": "assistant", "content": answer},
+        {
+            "role": "user",
+            "content": f"That answer does not match the schema: {problem}. Reply with only the "
+            "corrected JSON.",
+        },
+    ]
+
+
+def raise_invalid(completion: Completion, problem: str, *, repaired: bool) -> None:
+    cause = (
+        " The answer was cut at max_tokens (finish_reason: length), the likely reason the JSON is "
+        "incomplete: raise max_tokens or ask for less."
+        if completion.finish_reason == "length"
+        else ""
+    )
+    rounds = " after a repair round" if repaired else ""
+    excerpt = completion.text[:500] + ("..." if len(completion.text) > 500 else "")
+    raise InvalidModelOutput(
+        f"The model's answer is not valid for the schema{rounds}: {problem}.{cause}\nAnswer: {excerpt}"
+    )
+
+
+def _sum(a: Usage, b: Usage) -> Usage:
+    return Usage(
+        prompt_tokens=a.prompt_tokens + b.prompt_tokens,
+        completion_tokens=a.completion_tokens + b.completion_tokens,
+        total_tokens=a.total_tokens + b.total_tokens,
+        cached_tokens=a.cached_tokens + b.cached_tokens,
+    )
+
+
+def _result(
+    data: Any, final: Completion, model: str, usage: Usage, *, repaired: bool, limit: int
+) -> CallToolResult:
+    model = final.model or model
+    payload = {"data": data, "model": model, "usage": usage.as_dict(), "repaired": repaired}
+    text, cut = cap(json.dumps(data, ensure_ascii=False, indent=2), limit)
+    notes = (
+        [f"Note: the JSON text above was cut to {limit:,} characters; structuredContent has all of it."]
+        if cut
+        else []
+    )
+    if repaired:
+        notes.append("Note: the first answer did not match the schema; a repair round fixed it.")
+    blocks = [text, footer(model, final.finish_reason, payload["usage"], notes)]
+    return CallToolResult(
+        content=[TextContent(type="text", text=b) for b in blocks], structured_content=payload
+    )

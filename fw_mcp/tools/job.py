@@ -1,0 +1,84 @@
+"""One tool call's upstream work: a shared deadline, progress, and errors turned into results.
+
+Tools stay free of HTTP: they build a request body and call `Job.complete`, which the client serves.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+from collections.abc import Awaitable, Callable
+from types import TracebackType
+from typing import Any, ParamSpec
+
+import anyio
+from mcp.server.mcpserver import Context
+from mcp.server.mcpserver.exceptions import ToolError
+from mcp.types import CallToolResult
+
+from fw_mcp.errors import DeadlineExceeded, FwMcpError, StreamInterrupted
+from fw_mcp.fireworks.stream import Completion
+from fw_mcp.tools.progress import ProgressReporter
+from fw_mcp.tools.results import partial_result
+from fw_mcp.tools.runtime import Runtime, api_key_of, runtime_of
+
+__all__ = ["Job", "tool_errors"]
+
+logger = logging.getLogger(__name__)
+P = ParamSpec("P")
+
+
+class Job:
+    """Use as `async with Job(ctx, tool, max_tokens) as job: completion = await job.complete(body)`."""
+
+    def __init__(self, ctx: Context[Any, Any], tool: str, max_tokens: int | None) -> None:
+        self.runtime: Runtime = runtime_of(ctx)
+        self.settings = self.runtime.settings
+        self.tool = tool
+        self.deadline = anyio.current_time() + self.settings.timeouts.total
+        self.progress = ProgressReporter(ctx, self.settings.limits.progress_interval, max_tokens)
+        self._api_key = api_key_of(ctx)
+
+    async def __aenter__(self) -> Job:
+        await self.progress.__aenter__()
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.progress.__aexit__(exc_type, exc, tb)
+
+    async def complete(self, body: dict[str, Any]) -> Completion:
+        return await self.runtime.client.chat(
+            body,
+            on_delta=self.progress.on_delta,
+            on_status=self.progress.status,
+            deadline=self.deadline,
+            api_key=self._api_key,
+        )
+
+    def cap(self) -> int:
+        return self.settings.limits.max_result_chars
+
+
+def tool_errors(
+    fn: Callable[P, Awaitable[CallToolResult]],
+) -> Callable[P, Awaitable[CallToolResult]]:
+    """Our errors become what the model should read: a clean message, or the partial answer."""
+
+    @functools.wraps(fn)
+    async def wrapper(*args: P.args, **kwargs: P.kwargs) -> CallToolResult:
+        try:
+            return await fn(*args, **kwargs)
+        except (StreamInterrupted, DeadlineExceeded) as exc:
+            logger.warning("%s: %s", fn.__name__, exc)
+            return partial_result(exc, model=str(kwargs.get("model") or ""), limit=_limit(kwargs))
+        except FwMcpError as exc:
+            raise ToolError(str(exc)) from None
+
+    return wrapper
+
+
+def _limit(kwargs: dict[str, Any]) -> int:
+    ctx = kwargs.get("ctx")
+    return runtime_of(ctx).settings.limits.max_result_chars if isinstance(ctx, Context) else 100_000

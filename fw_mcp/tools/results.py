@@ -1,0 +1,109 @@
+"""Result shapes and how a Completion becomes an MCP result.
+
+Hosts differ: Claude Desktop shows only the text blocks, Claude Code passes only
+`structuredContent` to the model. So both carry the same facts: the answer first (a block of its
+own, so a model can use it verbatim), then reasoning, then a one-line account of model, finish
+reason and tokens, with any warning (cut by max_tokens, cut for size, incomplete).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from mcp.types import CallToolResult, TextContent
+from pydantic import BaseModel, Field
+
+from fw_mcp.errors import DeadlineExceeded, StreamInterrupted
+from fw_mcp.fireworks.stream import Completion
+
+__all__ = ["ChatResult", "UsageOut", "answer_result", "cap", "footer", "partial_result"]
+
+MODEL_PREFIX = "accounts/fireworks/models/"
+
+
+class UsageOut(BaseModel):
+    prompt_tokens: int = Field(description="Tokens in the request.")
+    completion_tokens: int = Field(description="Tokens the model wrote.")
+    total_tokens: int = Field(description="prompt_tokens + completion_tokens.")
+    cached_tokens: int = Field(description="Prompt tokens served from Fireworks' prompt cache (billed less).")
+
+
+class ChatResult(BaseModel):
+    text: str = Field(description="The answer, without any reasoning.")
+    model: str = Field(description="The Fireworks model id that answered.")
+    finish_reason: str | None = Field(
+        description="stop (finished), length (cut at max_tokens), tool_calls, or incomplete (stream broke)."
+    )
+    usage: UsageOut
+    reasoning: str | None = Field(default=None, description="The model's reasoning, when it showed any.")
+    truncated: bool = Field(default=False, description="True when the text was cut to the result size limit.")
+
+
+def cap(text: str, limit: int) -> tuple[str, bool]:
+    """Cut to `limit` characters, saying so in the text itself."""
+    if len(text) <= limit:
+        return text, False
+    return text[:limit] + f"\n[... cut: {len(text) - limit:,} more characters over the result limit]", True
+
+
+def footer(model: str, finish_reason: str | None, usage: dict[str, int], notes: list[str]) -> str:
+    short = model.removeprefix(MODEL_PREFIX)
+    line = (
+        f"[model: {short} · finish_reason: {finish_reason} · tokens: {usage['prompt_tokens']} prompt "
+        f"({usage['cached_tokens']} cached) + {usage['completion_tokens']} completion = {usage['total_tokens']}]"
+    )
+    return "\n".join([*notes, line])
+
+
+def length_note(finish_reason: str | None) -> list[str]:
+    if finish_reason == "length":
+        return [
+            "Note: the answer was cut at max_tokens (finish_reason: length); raise max_tokens for all of it."
+        ]
+    return []
+
+
+def chat_payload(completion: Completion, model: str, limit: int) -> tuple[dict[str, Any], list[str]]:
+    """The structured result and the notes a reader must see, text and reasoning sharing the size cap."""
+    text, cut_text = cap(completion.text, limit)
+    payload: dict[str, Any] = {
+        "text": text,
+        "model": completion.model or model,
+        "finish_reason": completion.finish_reason,
+        "usage": completion.usage.as_dict(),
+    }
+    cut_reasoning = False
+    if completion.reasoning:
+        payload["reasoning"], cut_reasoning = cap(completion.reasoning, max(limit - len(text), 1000))
+    notes = length_note(completion.finish_reason)
+    if cut_text or cut_reasoning:
+        payload["truncated"] = True
+        notes.append(f"Note: the result was cut to {limit:,} characters ([limits] max_result_chars).")
+    return payload, notes
+
+
+def answer_result(completion: Completion, model: str, limit: int) -> CallToolResult:
+    """chat and describe_image: answer block, reasoning block, account line."""
+    payload, notes = chat_payload(completion, model, limit)
+    return _result(payload, notes, is_error=False)
+
+
+def partial_result(error: StreamInterrupted | DeadlineExceeded, model: str, limit: int) -> CallToolResult:
+    """What arrived before the stream broke: marked incomplete and isError, so nobody mistakes it."""
+    if error.partial is None:
+        return CallToolResult(content=[TextContent(type="text", text=str(error))], is_error=True)
+    payload, notes = chat_payload(error.partial, model, limit)
+    payload["finish_reason"] = "incomplete"
+    return _result(payload, [str(error), *notes], is_error=True)
+
+
+def _result(payload: dict[str, Any], notes: list[str], *, is_error: bool) -> CallToolResult:
+    blocks = [payload["text"]] if not is_error else [notes[0], "Partial answer:\n" + payload["text"]]
+    if payload.get("reasoning"):
+        blocks.append("Reasoning:\n" + payload["reasoning"])
+    blocks.append(footer(payload["model"], payload["finish_reason"], payload["usage"], notes[is_error:]))
+    return CallToolResult(
+        content=[TextContent(type="text", text=b) for b in blocks if b],
+        structured_content=payload,
+        is_error=is_error,
+    )

@@ -1,0 +1,57 @@
+"""JSON Schemas from callers: checked once, compiled once (hosts resend the same schema), never fetched."""
+
+from __future__ import annotations
+
+import functools
+import json
+from typing import Any
+
+from jsonschema import exceptions as js_exceptions
+from jsonschema import validators
+
+from fw_mcp.errors import InvalidArgument
+
+__all__ = ["schema_problems", "validator_for_schema"]
+
+
+@functools.lru_cache(maxsize=256)
+def _cached_validator(schema_json: str) -> Any:
+    schema = json.loads(schema_json)
+    cls = validators.validator_for(schema)
+    cls.check_schema(schema)
+    return cls(schema)
+
+
+def validator_for_schema(schema: dict[str, Any], argument: str) -> Any:
+    """A compiled validator (cached: hosts resend the same schema), or InvalidArgument naming the problem."""
+    _refuse_external_refs(schema, argument)
+    try:
+        return _cached_validator(json.dumps(schema, sort_keys=True))
+    except js_exceptions.SchemaError as exc:
+        where = "/".join(str(p) for p in exc.path) or "the top level"
+        raise InvalidArgument(argument, f"is not a valid JSON Schema: {exc.message} (at {where}).") from None
+    except (TypeError, ValueError, RecursionError) as exc:
+        raise InvalidArgument(argument, f"is not a valid JSON Schema ({type(exc).__name__}).") from None
+
+
+def _refuse_external_refs(node: Any, argument: str, depth: int = 0) -> None:
+    """Only in-document `$ref`s: we never fetch a schema from a URL or a file."""
+    if depth > 64:
+        raise InvalidArgument(argument, "is nested more than 64 levels deep.")
+    if isinstance(node, dict):
+        ref = node.get("$ref")
+        if isinstance(ref, str) and not ref.startswith("#"):
+            raise InvalidArgument(argument, f"has an external $ref {ref[:80]!r}; inline it under $defs.")
+        for value in node.values():
+            _refuse_external_refs(value, argument, depth + 1)
+    elif isinstance(node, list):
+        for value in node:
+            _refuse_external_refs(value, argument, depth + 1)
+
+
+def schema_problems(validator: Any, value: Any, limit: int = 3) -> str | None:
+    """None when `value` validates; else the first problems with their JSON paths."""
+    errors = sorted(validator.iter_errors(value), key=lambda e: list(e.absolute_path))[:limit]
+    if not errors:
+        return None
+    return "; ".join(f"at {e.json_path}: {e.message[:300]}" for e in errors)
