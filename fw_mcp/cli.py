@@ -8,6 +8,7 @@ import sys
 from collections.abc import Sequence
 
 from fw_mcp import __version__
+from fw_mcp.commands import serve
 from fw_mcp.errors import FwMcpError
 from fw_mcp.logs import configure_logging
 
@@ -28,17 +29,9 @@ environment:
 """
 
 
-def _serve_flags() -> argparse.ArgumentParser:
-    flags = argparse.ArgumentParser(add_help=False)
-    flags.add_argument("--transport", choices=["stdio", "http"], default="stdio", help="default: stdio")
-    flags.add_argument("--host", default="127.0.0.1", help="HTTP bind address (default 127.0.0.1)")
-    flags.add_argument("--port", type=int, default=8000, help="HTTP port (default 8000)")
-    flags.add_argument("--config", metavar="PATH", help="TOML settings file (or FW_MCP_CONFIG)")
-    return flags
-
-
 def build_parser() -> argparse.ArgumentParser:
-    flags = _serve_flags()
+    flags = argparse.ArgumentParser(add_help=False)
+    serve.add_flags(flags)
     parser = argparse.ArgumentParser(
         prog="fw-mcp",
         description="An MCP server for Fireworks AI models: chat, extract_json, describe_image, call_with_tools.",
@@ -63,22 +56,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     configure_logging()
     try:
-        return _serve(args)
+        return serve.run(args)
     except FwMcpError as exc:
         print(f"fw-mcp: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130
-
-
-def _serve(args: argparse.Namespace) -> int:
-    from fw_mcp.server import build_server, run_http
-    from fw_mcp.settings import load_settings
-
-    settings = load_settings(args.config)
-    server = build_server(settings)
-    if args.transport == "http":
-        run_http(server, host=args.host, port=args.port)
-    else:
-        server.run()
-    return 0

@@ -23,7 +23,7 @@ from fw_mcp.settings import Settings
 from fw_mcp.tools import TOOLS
 from fw_mcp.tools.runtime import Runtime
 
-__all__ = ["FwMcpServer", "build_server", "run_http"]
+__all__ = ["FwMcpServer", "build_server"]
 
 logger = logging.getLogger(__name__)
 
@@ -137,11 +137,3 @@ def build_server(settings: Settings, *, http: httpx2.AsyncClient | None = None) 
         assert tool is not None
         tool.fn_metadata = _TextSafeMetadata.model_construct(**dict(tool.fn_metadata))
     return server
-
-
-def run_http(server: FwMcpServer, *, host: str, port: int) -> None:
-    """Streamable HTTP at /mcp with SSE responses (so progress streams and a disconnect cancels)."""
-    import uvicorn
-
-    app = server.streamable_http_app(host=host, json_response=False)
-    uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)

@@ -1,0 +1,1 @@
+"""One module per `fw-mcp` subcommand: each has `add_parser(subparsers, parents)` and `run(args) -> int`."""
