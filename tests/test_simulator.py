@@ -25,7 +25,7 @@ from fw_mcp.simulator.schema_gen import instance_for
 
 MODEL = "accounts/fireworks/models/deepseek-v3p1"
 KEY = "fw-test-key"
-VECTORS = Path("/work/shared/vectors")
+VECTORS = Path(__file__).parent / "vectors"
 # chat_stream_basic.sse from the shared wire vectors, byte for byte (shared/ is not in the repo).
 BASIC_SSE = (
     "".join(
@@ -586,9 +586,7 @@ async def test_malformed_after_sends_broken_json(client: httpx2.AsyncClient, fre
 
 
 async def test_raw_sse_reproduces_the_basic_vector(client: httpx2.AsyncClient, fresh: Simulator) -> None:
-    path = VECTORS / "chat_stream_basic.sse"
-    if path.exists():  # keep the embedded copy honest where the shared vectors are present
-        assert path.read_text() == BASIC_SSE
+    assert (VECTORS / "chat_stream_basic.sse").read_text() == BASIC_SSE
     fresh.enqueue({"raw_sse": BASIC_SSE, "token_delay": 0.01})
     response, raw = await stream_raw(client, chat())
     assert raw == BASIC_SSE.encode()
@@ -596,10 +594,7 @@ async def test_raw_sse_reproduces_the_basic_vector(client: httpx2.AsyncClient, f
 
 
 def test_embedded_error_vectors_match_the_shared_file() -> None:
-    path = VECTORS / "errors.json"
-    if not path.exists():
-        pytest.skip("the shared wire vectors are not available here")
-    assert json.loads(path.read_text()) == ERROR_VECTORS
+    assert json.loads((VECTORS / "errors.json").read_text()) == ERROR_VECTORS
 
 
 async def test_match_and_times_select_requests(client: httpx2.AsyncClient, fresh: Simulator) -> None:
