@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import functools
 import json
+import re
 from typing import Any
 
 from jsonschema import exceptions as js_exceptions
 from jsonschema import validators
+from referencing import Registry, Resource
+from referencing.exceptions import Unresolvable
+from referencing.jsonschema import DRAFT202012
 
 from fw_mcp.errors import InvalidArgument
 
@@ -19,7 +23,33 @@ def _cached_validator(schema_json: str) -> Any:
     schema = json.loads(schema_json)
     cls = validators.validator_for(schema)
     cls.check_schema(schema)
+    _resolve_refs(schema)
     return cls(schema)
+
+
+_ROOT = "urn:fw-mcp:schema"
+
+
+def _resolve_refs(schema: Any) -> None:
+    """A dangling in-document `$ref` passes check_schema but fails at validation: find it now."""
+    if not isinstance(schema, dict):
+        return
+    resource = Resource.from_contents(schema, default_specification=DRAFT202012)
+    resolver = Registry().with_resource(_ROOT, resource).resolver(_ROOT)
+    for ref in _refs(schema):
+        try:
+            resolver.lookup(ref)
+        except Unresolvable:
+            raise js_exceptions.SchemaError(f"$ref {ref[:80]!r} points to nothing in the schema") from None
+
+
+def _refs(node: Any) -> list[str]:
+    if isinstance(node, dict):
+        own = [node["$ref"]] if isinstance(node.get("$ref"), str) else []
+        return own + [r for v in node.values() for r in _refs(v)]
+    if isinstance(node, list):
+        return [r for v in node for r in _refs(v)]
+    return []
 
 
 def validator_for_schema(schema: dict[str, Any], argument: str) -> Any:
@@ -51,7 +81,10 @@ def _refuse_external_refs(node: Any, argument: str, depth: int = 0) -> None:
 
 def schema_problems(validator: Any, value: Any, limit: int = 3) -> str | None:
     """None when `value` validates; else the first problems with their JSON paths."""
-    errors = sorted(validator.iter_errors(value), key=lambda e: list(e.absolute_path))[:limit]
+    try:
+        errors = sorted(validator.iter_errors(value), key=lambda e: list(e.absolute_path))[:limit]
+    except (Unresolvable, re.error, RecursionError) as exc:
+        raise InvalidArgument("schema", f"cannot be applied ({type(exc).__name__}); simplify it.") from None
     if not errors:
         return None
     return "; ".join(f"at {e.json_path}: {e.message[:300]}" for e in errors)

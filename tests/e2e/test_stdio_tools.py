@@ -229,37 +229,42 @@ async def test_without_a_key_the_server_starts_and_every_call_says_how_to_set_it
     assert simulator.sim.requests == []
 
 
-@pytest.mark.parametrize(
-    ("tool", "arguments", "argument"),
-    [
-        ("chat", {"prompt": "a", "messages": [{"role": "user", "content": "b"}]}, "prompt"),
-        ("chat", {"prompt": "a", "temperature": 3}, "temperature"),
-        ("chat", {"prompt": "a", "stop": ["1", "2", "3", "4", "5"]}, "stop"),
-        (
-            "chat",
-            {"messages": [{"role": "tool", "content": "r", "tool_call_id": "x"}]},
-            "messages[0].tool_call_id",
-        ),
-        ("chat", {"messages": [{"role": "robot", "content": "r"}]}, "messages[0].role"),
-        ("extract_json", {"text": "x", "schema": {"type": "nonsense"}}, "schema"),
-        ("extract_json", {"text": "x", "schema": {"$ref": "https://evil.example/s.json"}}, "schema"),
-        ("call_with_tools", {"prompt": "x", "tools": [{"name": "bad name!"}]}, "tools[0].name"),
-        ("call_with_tools", {"prompt": "x", "tools": [WEATHER], "tool_choice": "nope"}, "tool_choice"),
-        ("call_with_tools", {"prompt": "x", "tools": [WEATHER, WEATHER]}, "tools[1].name"),
-        ("call_with_tools", {"prompt": "x", "tools": []}, "tools"),
-        ("describe_image", {"image": "file:///etc/passwd"}, "image"),
-        ("chat", {"prompt": "a", "model": "bad model"}, "model"),
-    ],
-)
-async def test_bad_arguments_are_refused_by_name_before_upstream(
-    simulator: SimulatorServer, tool: str, arguments: dict[str, object], argument: str
-) -> None:
+REFUSALS: list[tuple[str, dict[str, object], str]] = [
+    ("chat", {"prompt": "a", "messages": [{"role": "user", "content": "b"}]}, "prompt"),
+    ("chat", {"prompt": "a", "temperature": 3}, "temperature"),
+    ("chat", {"prompt": "a", "stop": ["1", "2", "3", "4", "5"]}, "stop"),
+    (
+        "chat",
+        {"messages": [{"role": "tool", "content": "r", "tool_call_id": "x"}]},
+        "messages[0].tool_call_id",
+    ),
+    ("chat", {"messages": [{"role": "robot", "content": "r"}]}, "messages[0].role"),
+    ("chat", {"prompt": "a", "model": "bad model"}, "model"),
+    ("extract_json", {"text": "x", "schema": {"type": "nonsense"}}, "schema"),
+    ("extract_json", {"text": "x", "schema": {"$ref": "https://evil.example/s.json"}}, "schema"),
+    ("extract_json", {"text": "x", "schema": {"$ref": "#/$defs/missing"}}, "schema"),
+    ("call_with_tools", {"prompt": "x", "tools": [{"name": "bad name!"}]}, "tools[0].name"),
+    ("call_with_tools", {"prompt": "x", "tools": [WEATHER], "tool_choice": "nope"}, "tool_choice"),
+    ("call_with_tools", {"prompt": "x", "tools": [WEATHER, WEATHER]}, "tools[1].name"),
+    ("call_with_tools", {"prompt": "x", "tools": []}, "tools"),
+    (
+        "call_with_tools",
+        {"prompt": "x", "tools": [{"name": "f", "parameters": {"type": "string"}}]},
+        "tools[0].parameters",
+    ),
+    ("describe_image", {"image": "file:///etc/passwd"}, "image"),
+    ("describe_image", {"images": ["https://example.com/a.png"] * 31}, "images"),
+]
+
+
+async def test_bad_arguments_are_refused_by_name_before_upstream(simulator: SimulatorServer) -> None:
     async with stdio_session(server_env(simulator.base_url)) as s:
-        result = await s.call(tool, arguments)
-    assert result.is_error
-    message = texts(result)[0]
-    assert f"`{argument}`" in message, message
-    assert "Traceback" not in message and "pydantic" not in message
+        for tool, arguments, argument in REFUSALS:
+            result = await s.call(tool, arguments)
+            message = texts(result)[0]
+            assert result.is_error, (tool, arguments)
+            assert f"`{argument}`" in message, message
+            assert "Traceback" not in message and "pydantic" not in message
     assert simulator.sim.requests == []
 
 
