@@ -7,19 +7,17 @@ import json
 import re
 from typing import Any
 
-from jsonschema import exceptions as js_exceptions
-from jsonschema import validators
-from referencing import Registry, Resource
-from referencing.exceptions import Unresolvable
-from referencing.jsonschema import DRAFT202012
-
 from fw_mcp.errors import InvalidArgument
+
+# jsonschema (with referencing and attrs) costs ~40 ms to import: loaded on first use, not at start-up.
 
 __all__ = ["schema_problems", "validator_for_schema"]
 
 
 @functools.lru_cache(maxsize=256)
 def _cached_validator(schema_json: str) -> Any:
+    from jsonschema import validators
+
     schema = json.loads(schema_json)
     cls = validators.validator_for(schema)
     cls.check_schema(schema)
@@ -32,6 +30,11 @@ _ROOT = "urn:fw-mcp:schema"
 
 def _resolve_refs(schema: Any) -> None:
     """A dangling in-document `$ref` passes check_schema but fails at validation: find it now."""
+    from jsonschema.exceptions import SchemaError
+    from referencing import Registry, Resource
+    from referencing.exceptions import Unresolvable
+    from referencing.jsonschema import DRAFT202012
+
     if not isinstance(schema, dict):
         return
     resource = Resource.from_contents(schema, default_specification=DRAFT202012)
@@ -40,7 +43,7 @@ def _resolve_refs(schema: Any) -> None:
         try:
             resolver.lookup(ref)
         except Unresolvable:
-            raise js_exceptions.SchemaError(f"$ref {ref[:80]!r} points to nothing in the schema") from None
+            raise SchemaError(f"$ref {ref[:80]!r} points to nothing in the schema") from None
 
 
 def _refs(node: Any) -> list[str]:
@@ -54,10 +57,12 @@ def _refs(node: Any) -> list[str]:
 
 def validator_for_schema(schema: dict[str, Any], argument: str) -> Any:
     """A compiled validator (cached: hosts resend the same schema), or InvalidArgument naming the problem."""
+    from jsonschema.exceptions import SchemaError
+
     _refuse_external_refs(schema, argument)
     try:
         return _cached_validator(json.dumps(schema, sort_keys=True))
-    except js_exceptions.SchemaError as exc:
+    except SchemaError as exc:
         where = "/".join(str(p) for p in exc.path) or "the top level"
         raise InvalidArgument(argument, f"is not a valid JSON Schema: {exc.message} (at {where}).") from None
     except (TypeError, ValueError, RecursionError) as exc:
@@ -81,6 +86,8 @@ def _refuse_external_refs(node: Any, argument: str, depth: int = 0) -> None:
 
 def schema_problems(validator: Any, value: Any, limit: int = 3) -> str | None:
     """None when `value` validates; else the first problems with their JSON paths."""
+    from referencing.exceptions import Unresolvable
+
     try:
         errors = sorted(validator.iter_errors(value), key=lambda e: list(e.absolute_path))[:limit]
     except (Unresolvable, re.error, RecursionError) as exc:
