@@ -90,6 +90,15 @@ async def test_502_html_body_is_read_as_text(simulator: SimulatorServer) -> None
     assert result.is_error and "502 Bad Gateway" in text(result) and "<html>" not in text(result)
 
 
+async def test_a_200_that_is_not_an_event_stream_is_retried_then_explained(simulator: SimulatorServer) -> None:
+    portal = {"status": 200, "body_text": "<html>Sign in to the proxy</html>", "content_type": "text/html"}
+    simulator.sim.enqueue({**portal, "times": 3})
+    async with connect(make_settings(simulator.base_url)) as client:
+        result = await call(client)
+    assert result.is_error and "not an event stream" in text(result) and "text/html" in text(result)
+    assert len(simulator.sim.requests) == 3
+
+
 @pytest.mark.parametrize(
     ("entry", "advice"),
     [

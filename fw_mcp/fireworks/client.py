@@ -258,6 +258,8 @@ def _describe_transport_error(exc: httpx2.HTTPError) -> str:
         return "the request timed out"
     if isinstance(exc, httpx2.ConnectError):
         return "could not connect"
+    if isinstance(exc, httpx2.SSEError):
+        return f"the answer was not an event stream ({exc})"
     if isinstance(exc, httpx2.RemoteProtocolError):
         return "the connection was closed mid-answer"
     return type(exc).__name__
