@@ -14,7 +14,7 @@ import httpx2
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError, UnexpectedToolError
 from mcp.server.mcpserver.utilities.func_metadata import FuncMetadata
-from mcp.types import ToolAnnotations
+from mcp.types import CallToolResult, TextContent, ToolAnnotations
 from pydantic import ValidationError
 
 from fw_mcp import __version__
@@ -53,8 +53,16 @@ def _accepts_text(annotation: Any) -> bool:
     return annotation is str or str in get_args(annotation)
 
 
+SIMULATED_NOTE = (
+    "[simulated: this result came from fw-mcp's built-in Fireworks simulator (serve --simulate), "
+    "not from a model]"
+)
+
+
 class FwMcpServer(MCPServer[Runtime]):
     """MCPServer whose argument refusals are short and name the argument, with no pydantic noise."""
+
+    simulated: bool = False
 
     async def call_tool(
         self, name: str, arguments: dict[str, Any], context: Context[Runtime, Any] | None = None
@@ -63,13 +71,16 @@ class FwMcpServer(MCPServer[Runtime]):
         if tool is not None:
             _refuse_unknown_arguments(arguments, tool.parameters)
         try:
-            return await super().call_tool(name, arguments, context)
+            result = await super().call_tool(name, arguments, context)
         except ToolError as exc:
             if isinstance(exc.__cause__, ValidationError):
                 raise ToolError(describe_validation_error(exc.__cause__)) from exc.__cause__
             if isinstance(exc.__cause__, ToolError) and not isinstance(exc, UnexpectedToolError):
                 raise ToolError(str(exc.__cause__)) from None  # drop the SDK's "Error executing tool" prefix
             raise
+        if self.simulated and isinstance(result, CallToolResult):
+            result.content.append(TextContent(type="text", text=SIMULATED_NOTE))
+        return result
 
 
 def _refuse_unknown_arguments(arguments: dict[str, Any], schema: dict[str, Any]) -> None:
@@ -111,8 +122,13 @@ def _short(value: Any) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
-def build_server(settings: Settings, *, http: httpx2.AsyncClient | None = None) -> FwMcpServer:
-    """The server for these settings. `http` lets tests hand in a client; otherwise one is made."""
+def build_server(
+    settings: Settings, *, http: httpx2.AsyncClient | None = None, simulated: bool = False
+) -> FwMcpServer:
+    """The server for these settings. `http` lets tests hand in a client; otherwise one is made.
+
+    `simulated` (serve --simulate) labels every result, so nobody mistakes the simulator for a model.
+    """
 
     @asynccontextmanager
     async def lifespan(_: MCPServer[Runtime]) -> AsyncIterator[Runtime]:
@@ -127,9 +143,10 @@ def build_server(settings: Settings, *, http: httpx2.AsyncClient | None = None) 
         "fw-mcp",
         title="Fireworks AI",
         version=__version__,
-        instructions=INSTRUCTIONS,
+        instructions=INSTRUCTIONS + (f" {SIMULATED_NOTE}" if simulated else ""),
         lifespan=lifespan,
     )
+    server.simulated = simulated
     annotations = ToolAnnotations(read_only_hint=True, destructive_hint=False, open_world_hint=True)
     for name, fn in TOOLS.items():
         server.add_tool(fn, name=name, annotations=annotations)

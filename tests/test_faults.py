@@ -256,3 +256,14 @@ async def test_oversized_input_is_refused_before_upstream(simulator: SimulatorSe
     assert result.is_error and "max_input_chars" in text(result)
     assert tools.is_error and "max_input_chars" in text(tools)
     assert simulator.sim.requests == []
+
+
+async def test_a_simulated_server_labels_every_result(simulator: SimulatorServer) -> None:
+    server = build_server(make_settings(simulator.base_url), simulated=True)
+    async with mcp.Client(server) as client:
+        ok = await call(client)
+    assert ok.content[-1].text.startswith("[simulated:") and "not from a model" in ok.content[-1].text
+    assert "simulated" in (client.instructions or "")
+    plain = build_server(make_settings(simulator.base_url))
+    async with mcp.Client(plain) as client:
+        assert "[simulated" not in text(await call(client))
