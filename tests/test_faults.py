@@ -262,8 +262,8 @@ async def test_a_simulated_server_labels_every_result(simulator: SimulatorServer
     server = build_server(make_settings(simulator.base_url), simulated=True)
     async with mcp.Client(server) as client:
         ok = await call(client)
+        assert "simulated" in (client.instructions or "")
     assert ok.content[-1].text.startswith("[simulated:") and "not from a model" in ok.content[-1].text
-    assert "simulated" in (client.instructions or "")
     plain = build_server(make_settings(simulator.base_url))
     async with mcp.Client(plain) as client:
         assert "[simulated" not in text(await call(client))
