@@ -1,18 +1,24 @@
-"""The `fw-mcp` command. Bare `fw-mcp` is `fw-mcp serve`: MCP over stdio, as hosts start it."""
+"""The `fw-mcp` command. Bare `fw-mcp` is `fw-mcp serve`: MCP over stdio, as hosts start it.
+
+Each subcommand lives in `fw_mcp.commands.<name>`; this module only parses, dispatches, and turns
+errors into one readable line and an exit code: never a traceback.
+"""
 
 from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from fw_mcp import __version__
-from fw_mcp.commands import serve
-from fw_mcp.errors import FwMcpError
+from fw_mcp.commands import call, doctor, install, models, serve
+from fw_mcp.commands._common import EXIT_FAILED, EXIT_USAGE
+from fw_mcp.errors import FireworksError, FwMcpError
 from fw_mcp.logs import configure_logging
 
-__all__ = ["main"]
+__all__ = ["build_parser", "main"]
 
 logger = logging.getLogger("fw_mcp")
 
@@ -20,45 +26,107 @@ EXAMPLES = """examples:
   fw-mcp                                  serve over stdio (what MCP hosts run)
   fw-mcp --transport http --port 8000     serve streamable HTTP at http://127.0.0.1:8000/mcp
   fw-mcp --config ./fw-mcp.toml           use settings from a TOML file
+  fw-mcp --simulate                       serve offline: the built-in simulator answers (no key)
+  fw-mcp install claude-desktop           add fw-mcp to Claude Desktop (also: cursor, vscode)
+  fw-mcp doctor                           check the key, the base URL, folders and models
+  fw-mcp call chat --arg prompt=hello     run one tool from the shell
+  fw-mcp models                           the models your key can use
+  FW_MCP_AUTH_TOKEN=... fw-mcp --transport http --host 0.0.0.0 --workers 4   a team server (README)
+
+Run `fw-mcp COMMAND --help` for each command's options and examples.
 
 environment:
   FIREWORKS_API_KEY     your Fireworks key (needed for calls, not to start)
   FIREWORKS_BASE_URL    API base, default https://api.fireworks.ai/inference/v1
   FW_MCP_CONFIG         TOML settings file (same as --config)
   FW_MCP_ALLOWED_DIRS   folders describe_image may read, separated by ':' (';' on Windows)
+  FW_MCP_LOG_LEVEL      log level on stderr (serve: INFO; other commands: WARNING)
+  FW_MCP_AUTH_TOKEN     HTTP: bearer token clients must send (FW_MCP_AUTH_TOKENS_FILE: one per user)
 """
+
+SERVE_EXAMPLES = """examples:
+  fw-mcp serve                            stdio, as hosts start it (same as bare `fw-mcp`)
+  fw-mcp serve --transport http --port 8000
+  fw-mcp serve --config ./fw-mcp.toml
+  fw-mcp serve --simulate                 no key, no network: every answer is labelled simulated
+  FW_MCP_AUTH_TOKEN=... fw-mcp serve --transport http --host 0.0.0.0 --workers 4
+"""
+
+Handler = Callable[[argparse.Namespace], int]
+_COMMANDS: dict[str, Handler] = {
+    "install": install.run,
+    "call": call.run,
+    "doctor": doctor.run,
+    "models": models.run,
+}
 
 
 def build_parser() -> argparse.ArgumentParser:
-    flags = argparse.ArgumentParser(add_help=False)
-    serve.add_flags(flags)
+    top_flags = argparse.ArgumentParser(add_help=False)
+    serve.add_flags(top_flags)
     parser = argparse.ArgumentParser(
         prog="fw-mcp",
-        description="An MCP server for Fireworks AI models: chat, extract_json, describe_image, call_with_tools.",
+        description="An MCP server for Fireworks AI models: chat, extract_json, describe_image, "
+        "call_with_tools; and the commands to install, try and check it.",
         epilog=EXAMPLES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
-        parents=[flags],
+        parents=[top_flags],
     )
     parser.add_argument("--version", action="version", version=f"fw-mcp {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
-    commands.add_parser(
+    serve_parser = commands.add_parser(
         "serve",
-        parents=[flags],
         help="serve MCP (the default command)",
         description="Serve MCP over stdio (default) or streamable HTTP.",
-        epilog=EXAMPLES,
+        epilog=SERVE_EXAMPLES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    serve.add_flags(serve_parser)  # its defaults are SUPPRESSed: `fw-mcp --port 9 serve` keeps 9
+    for module in (install, call, doctor, models):
+        module.add_parser(commands)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    configure_logging()
+    command = args.command or "serve"
+    configure_logging(None if command == "serve" else os.environ.get("FW_MCP_LOG_LEVEL") or "WARNING")
     try:
-        return serve.run(args)
-    except FwMcpError as exc:
-        print(f"fw-mcp: {exc}", file=sys.stderr)
-        return 2
+        return _COMMANDS.get(command, serve.run)(args)
     except KeyboardInterrupt:
         return 130
+    except BaseException as exc:  # the top level: every error ends as one line, never a traceback
+        return _report(exc)
+
+
+def _report(exc: BaseException) -> int:
+    error = _unwrap(exc)
+    if isinstance(error, KeyboardInterrupt):
+        return 130
+    if isinstance(error, SystemExit):
+        raise error
+    if isinstance(error, BrokenPipeError):  # `fw-mcp models | head`: the reader left; nothing to say
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_FAILED
+    if isinstance(error, FwMcpError):
+        print(f"fw-mcp: {error}", file=sys.stderr)
+        return EXIT_FAILED if isinstance(error, FireworksError) else EXIT_USAGE
+    logger.debug("unexpected error", exc_info=error)
+    print(
+        f"fw-mcp: unexpected error: {type(error).__name__}: {_redacted(str(error))}\n"
+        "This is a bug in fw-mcp. Run again with FW_MCP_LOG_LEVEL=DEBUG for the details, and report it.",
+        file=sys.stderr,
+    )
+    return EXIT_FAILED
+
+
+def _unwrap(exc: BaseException) -> BaseException:
+    """Task groups wrap a lone failure in an ExceptionGroup: report the failure itself."""
+    while isinstance(exc, BaseExceptionGroup) and len(exc.exceptions) == 1:
+        exc = exc.exceptions[0]
+    return exc
+
+
+def _redacted(text: str) -> str:
+    key = os.environ.get("FIREWORKS_API_KEY", "").strip()
+    return text.replace(key, "[redacted]") if len(key) >= 8 else text

@@ -36,7 +36,7 @@ def configure_logging(level: str | None = None) -> None:
     """One stderr handler on the root logger; FW_MCP_LOG_LEVEL picks the level (default INFO)."""
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    handler.addFilter(_RedactKey([os.environ.get("FIREWORKS_API_KEY", "")]))
+    handler.addFilter(_RedactKey([os.environ.get(n, "") for n in ("FIREWORKS_API_KEY", "FW_MCP_AUTH_TOKEN")]))
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel((level or os.environ.get("FW_MCP_LOG_LEVEL") or "INFO").upper())

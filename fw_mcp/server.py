@@ -11,19 +11,22 @@ from contextlib import asynccontextmanager
 from typing import Any, get_args
 
 import httpx2
+from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError, UnexpectedToolError
 from mcp.server.mcpserver.utilities.func_metadata import FuncMetadata
-from mcp.types import CallToolResult, TextContent, ToolAnnotations
+from mcp.types import ToolAnnotations
 from pydantic import ValidationError
 
 from fw_mcp import __version__
 from fw_mcp.fireworks.client import FireworksClient, create_http_client
+from fw_mcp.prompts import register_prompts
+from fw_mcp.resources import register_resources
 from fw_mcp.settings import Settings
 from fw_mcp.tools import TOOLS
 from fw_mcp.tools.runtime import Runtime
 
-__all__ = ["FwMcpServer", "build_server"]
+__all__ = ["SIMULATED_NOTE", "FwMcpServer", "build_server"]
 
 logger = logging.getLogger(__name__)
 
@@ -54,15 +57,13 @@ def _accepts_text(annotation: Any) -> bool:
 
 
 SIMULATED_NOTE = (
-    "[simulated: this result came from fw-mcp's built-in Fireworks simulator (serve --simulate), "
-    "not from a model]"
+    "SIMULATED: this fw-mcp answers from its built-in Fireworks simulator (started with --simulate). "
+    "No model ran and nothing was billed; results are canned test output, not real answers."
 )
 
 
 class FwMcpServer(MCPServer[Runtime]):
     """MCPServer whose argument refusals are short and name the argument, with no pydantic noise."""
-
-    simulated: bool = False
 
     async def call_tool(
         self, name: str, arguments: dict[str, Any], context: Context[Runtime, Any] | None = None
@@ -71,16 +72,13 @@ class FwMcpServer(MCPServer[Runtime]):
         if tool is not None:
             _refuse_unknown_arguments(arguments, tool.parameters)
         try:
-            result = await super().call_tool(name, arguments, context)
+            return await super().call_tool(name, arguments, context)
         except ToolError as exc:
             if isinstance(exc.__cause__, ValidationError):
                 raise ToolError(describe_validation_error(exc.__cause__)) from exc.__cause__
             if isinstance(exc.__cause__, ToolError) and not isinstance(exc, UnexpectedToolError):
                 raise ToolError(str(exc.__cause__)) from None  # drop the SDK's "Error executing tool" prefix
             raise
-        if self.simulated and isinstance(result, CallToolResult):
-            result.content.append(TextContent(type="text", text=SIMULATED_NOTE))
-        return result
 
 
 def _refuse_unknown_arguments(arguments: dict[str, Any], schema: dict[str, Any]) -> None:
@@ -143,14 +141,41 @@ def build_server(
         "fw-mcp",
         title="Fireworks AI",
         version=__version__,
-        instructions=INSTRUCTIONS + (f" {SIMULATED_NOTE}" if simulated else ""),
+        instructions=INSTRUCTIONS,
         lifespan=lifespan,
     )
-    server.simulated = simulated
+    if simulated:
+        server.middleware.append(_label_simulated)
     annotations = ToolAnnotations(read_only_hint=True, destructive_hint=False, open_world_hint=True)
     for name, fn in TOOLS.items():
         server.add_tool(fn, name=name, annotations=annotations)
         tool = server._tool_manager.get_tool(name)
         assert tool is not None
         tool.fn_metadata = _TextSafeMetadata.model_construct(**dict(tool.fn_metadata))
+    register_resources(server, settings, http)
+    register_prompts(server)
     return server
+
+
+async def _label_simulated(ctx: ServerRequestContext[Any, Any], call_next: CallNext) -> HandlerResult:
+    """Mark results at the protocol layer, so no tool can forget to (SDK middleware, both eras).
+
+    Claude Code forwards only `structuredContent` to the model and Claude Desktop only the text,
+    so the mark goes in both: a `simulated: true` field (the output schemas allow extra fields) and
+    a closing text block. Hosts show the instructions (initialize / server/discover) at connect.
+    """
+    result = await call_next(ctx)
+    if ctx.method not in ("tools/call", "initialize", "server/discover") or result is None:
+        return result
+    data = (
+        dict(result)
+        if isinstance(result, dict)
+        else result.model_dump(by_alias=True, exclude_none=True, mode="json")
+    )
+    if ctx.method == "tools/call" and isinstance(data.get("content"), list):
+        data["content"] = [*data["content"], {"type": "text", "text": SIMULATED_NOTE}]
+        if isinstance(data.get("structuredContent"), dict):
+            data["structuredContent"] = {**data["structuredContent"], "simulated": True}
+    elif ctx.method != "tools/call":
+        data["instructions"] = f"{SIMULATED_NOTE}\n\n{data.get('instructions') or ''}".strip()
+    return data

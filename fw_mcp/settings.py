@@ -22,6 +22,10 @@ ENV_API_KEY = "FIREWORKS_API_KEY"
 ENV_BASE_URL = "FIREWORKS_BASE_URL"
 ENV_CONFIG = "FW_MCP_CONFIG"
 ENV_ALLOWED_DIRS = "FW_MCP_ALLOWED_DIRS"
+ENV_AUTH_TOKEN = "FW_MCP_AUTH_TOKEN"
+ENV_AUTH_TOKENS_FILE = "FW_MCP_AUTH_TOKENS_FILE"
+ENV_ALLOWED_HOSTS = "FW_MCP_ALLOWED_HOSTS"
+ENV_ALLOWED_ORIGINS = "FW_MCP_ALLOWED_ORIGINS"
 MODEL_PREFIX = "accounts/fireworks/models/"
 
 
@@ -71,6 +75,42 @@ class ImagesSection(_Section):
     allowed_dirs: list[str] = Field(default_factory=list)
 
 
+class OAuthSection(_Section):
+    """OAuth resource-server mode for `--transport http`: JWT access tokens from an identity provider."""
+
+    issuer: str = ""
+    resource: str = ""
+    jwks_url: str = ""
+    required_scopes: list[str] = Field(default_factory=list)
+    algorithms: list[str] = Field(default_factory=lambda: ["RS256"], min_length=1)
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.issuer.strip() or self.resource.strip() or self.jwks_url.strip())
+
+
+class HttpSection(_Section):
+    """`--transport http` only: who may call /mcp, from where, and how much at once."""
+
+    auth_token: SecretStr | None = None
+    auth_tokens_file: str = ""
+    allowed_hosts: list[str] = Field(default_factory=list)
+    allowed_origins: list[str] = Field(default_factory=list)
+    per_request_api_key: bool = False
+    max_body_bytes: int = Field(ge=1024)
+    max_concurrent_per_token: int = Field(ge=1)
+    shutdown_grace: float = Field(ge=0)
+    session_idle_timeout: float = Field(gt=0)
+    oauth: OAuthSection = Field(default_factory=OAuthSection)
+
+    @field_validator("auth_token", mode="before")
+    @classmethod
+    def _empty_token_is_none(cls, value: Any) -> Any:
+        if isinstance(value, str) and not value.strip():
+            return None
+        return value
+
+
 class Settings(_Section):
     """Everything the server reads from its environment. Build it with `load_settings()`."""
 
@@ -80,6 +120,7 @@ class Settings(_Section):
     retries: RetriesSection
     limits: LimitsSection
     images: ImagesSection
+    http: HttpSection
     api_key: SecretStr | None = None
 
     @field_validator("api_key", mode="before")
@@ -146,6 +187,19 @@ def _merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
     return merged
 
 
+def _http_env() -> dict[str, Any]:
+    """[http] values set by env vars; lists are comma-separated (a Host or Origin has no comma)."""
+    http: dict[str, Any] = {}
+    if token := os.environ.get(ENV_AUTH_TOKEN, "").strip():
+        http["auth_token"] = token
+    if path := os.environ.get(ENV_AUTH_TOKENS_FILE, "").strip():
+        http["auth_tokens_file"] = path
+    for env, key in ((ENV_ALLOWED_HOSTS, "allowed_hosts"), (ENV_ALLOWED_ORIGINS, "allowed_origins")):
+        if (raw := os.environ.get(env)) is not None:
+            http[key] = [item.strip() for item in raw.split(",") if item.strip()]
+    return {"http": http} if http else {}
+
+
 def load_settings(config_path: str | None = None, overrides: dict[str, Any] | None = None) -> Settings:
     """Defaults <- TOML file (--config or FW_MCP_CONFIG) <- env vars <- `overrides` (flags, tests).
 
@@ -158,6 +212,7 @@ def load_settings(config_path: str | None = None, overrides: dict[str, Any] | No
         data = _merge(data, _read_toml(path))
     if base_url := os.environ.get(ENV_BASE_URL, "").strip():
         data = _merge(data, {"fireworks": {"base_url": base_url}})
+    data = _merge(data, _http_env())
     data["api_key"] = os.environ.get(ENV_API_KEY)
     data = _merge(data, overrides or {})
     try:

@@ -90,7 +90,9 @@ async def test_502_html_body_is_read_as_text(simulator: SimulatorServer) -> None
     assert result.is_error and "502 Bad Gateway" in text(result) and "<html>" not in text(result)
 
 
-async def test_a_200_that_is_not_an_event_stream_is_retried_then_explained(simulator: SimulatorServer) -> None:
+async def test_a_200_that_is_not_an_event_stream_is_retried_then_explained(
+    simulator: SimulatorServer,
+) -> None:
     portal = {"status": 200, "body_text": "<html>Sign in to the proxy</html>", "content_type": "text/html"}
     simulator.sim.enqueue({**portal, "times": 3})
     async with connect(make_settings(simulator.base_url)) as client:
@@ -262,8 +264,8 @@ async def test_a_simulated_server_labels_every_result(simulator: SimulatorServer
     server = build_server(make_settings(simulator.base_url), simulated=True)
     async with mcp.Client(server) as client:
         ok = await call(client)
-        assert "simulated" in (client.instructions or "")
-    assert ok.content[-1].text.startswith("[simulated:") and "not from a model" in ok.content[-1].text
+        assert (client.instructions or "").startswith("SIMULATED:")
+    assert ok.content[-1].text.startswith("SIMULATED:") and ok.structured_content["simulated"] is True
     plain = build_server(make_settings(simulator.base_url))
     async with mcp.Client(plain) as client:
-        assert "[simulated" not in text(await call(client))
+        assert "SIMULATED" not in text(await call(client))

@@ -1,36 +1,156 @@
-"""`fw-mcp serve` (also bare `fw-mcp`): MCP over stdio, or streamable HTTP at /mcp."""
+"""`fw-mcp serve` (also bare `fw-mcp`): MCP over stdio, or streamable HTTP at /mcp.
+
+The flags are defined once, here, and cli.py adds them to both the top-level parser and the
+`serve` subparser. Their argparse defaults are SUPPRESSed: otherwise the subparser's default would
+overwrite a value given before the subcommand (`fw-mcp --port 9 serve` would serve on 8000).
+`resolve()` fills in the real defaults from DEFAULTS.
+"""
 
 from __future__ import annotations
 
 import argparse
+import logging
+import os
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
-__all__ = ["add_flags", "run"]
+from fw_mcp.errors import ConfigError
+
+if TYPE_CHECKING:
+    from fw_mcp.http.options import HttpOptions
+
+__all__ = ["DEFAULTS", "ServeArgs", "add_flags", "resolve", "run"]
+
+logger = logging.getLogger(__name__)
+
+DEFAULTS: dict[str, Any] = {
+    "transport": "stdio",
+    "host": "127.0.0.1",
+    "port": 8000,
+    "config": None,
+    "stateless": False,
+    "workers": 1,
+    "insecure_no_auth": False,
+    "simulate": False,
+}
+HTTP_ONLY = {
+    "host": "--host",
+    "port": "--port",
+    "stateless": "--stateless",
+    "workers": "--workers",
+    "insecure_no_auth": "--insecure-no-auth",
+}
+
+SIMULATED_KEY = "simulated-key-not-a-real-fireworks-key"
+
+
+def _workers(value: str) -> int:
+    if not value.isdigit() or int(value) < 1:
+        raise argparse.ArgumentTypeError(f"expected a number of processes >= 1, got {value!r}")
+    return int(value)
 
 
 def add_flags(parser: argparse.ArgumentParser) -> None:
-    """Flags shared by bare `fw-mcp` and `fw-mcp serve`, so every flag works on both."""
-    parser.add_argument("--transport", choices=["stdio", "http"], default="stdio", help="default: stdio")
-    parser.add_argument("--host", default="127.0.0.1", help="HTTP bind address (default 127.0.0.1)")
-    parser.add_argument("--port", type=int, default=8000, help="HTTP port (default 8000)")
-    parser.add_argument("--config", metavar="PATH", help="TOML settings file (or FW_MCP_CONFIG)")
+    """Flags shared by bare `fw-mcp` and `fw-mcp serve`, so every flag works on both spellings."""
+    s = argparse.SUPPRESS
+    parser.add_argument("--transport", choices=["stdio", "http"], default=s, help="stdio (default) or http")
+    parser.add_argument("--host", default=s, help="HTTP bind address (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=s, help="HTTP port (default 8000; 0 picks a free one)")
+    parser.add_argument("--config", metavar="PATH", default=s, help="TOML settings file (or FW_MCP_CONFIG)")
+    parser.add_argument(
+        "--stateless",
+        action="store_true",
+        default=s,
+        help="HTTP: keep no session state, so any process or replica can answer any request",
+    )
+    parser.add_argument(
+        "--workers",
+        type=_workers,
+        metavar="N",
+        default=s,
+        help="HTTP: N processes sharing the port (default 1; N > 1 implies --stateless)",
+    )
+    parser.add_argument(
+        "--insecure-no-auth",
+        action="store_true",
+        default=s,
+        help="HTTP: serve a non-loopback address without a token (only behind a proxy that authenticates)",
+    )
+    parser.add_argument(
+        "--simulate",
+        action="store_true",
+        default=s,
+        help="answer from the built-in Fireworks simulator: no key, no network, nothing billed",
+    )
+
+
+@dataclass(frozen=True)
+class ServeArgs:
+    transport: str
+    config: str | None
+    simulate: bool
+    http: HttpOptions
+
+
+def resolve(args: argparse.Namespace) -> ServeArgs:
+    """Parsed flags plus defaults.
+
+    Raises:
+        ConfigError: an HTTP-only flag was given without `--transport http`.
+    """
+    from fw_mcp.http.options import HttpOptions
+
+    given = vars(args)
+    values = {name: given.get(name, default) for name, default in DEFAULTS.items()}
+    if values["transport"] != "http":
+        stray = [flag for name, flag in HTTP_ONLY.items() if name in given]
+        if stray:
+            raise ConfigError(f"{', '.join(stray)} only apply to HTTP: add `--transport http`.")
+    return ServeArgs(
+        transport=values["transport"],
+        config=values["config"],
+        simulate=values["simulate"],
+        http=HttpOptions(
+            host=values["host"],
+            port=values["port"],
+            stateless=values["stateless"],
+            workers=values["workers"],
+            insecure_no_auth=values["insecure_no_auth"],
+            simulated=values["simulate"],
+        ),
+    )
 
 
 def run(args: argparse.Namespace) -> int:
-    from fw_mcp.server import build_server
-    from fw_mcp.settings import load_settings
+    from fw_mcp.settings import ENV_API_KEY, load_settings
 
-    settings = load_settings(args.config)
-    server = build_server(settings)
-    if args.transport == "http":
-        _run_http(server, host=args.host, port=args.port)
-    else:
-        server.run()
+    chosen = resolve(args)
+    overrides: dict[str, Any] = {}
+    simulator = None
+    if chosen.simulate:
+        from fw_mcp.simulator import SimulatorServer
+
+        simulator = SimulatorServer().start()
+        overrides["fireworks"] = {"base_url": simulator.base_url}
+        if not os.environ.get(ENV_API_KEY, "").strip():
+            overrides["api_key"] = SIMULATED_KEY
+        logger.warning(
+            "SIMULATED MODE: calls go to the built-in Fireworks simulator at %s, not to Fireworks. "
+            "Every answer is canned test output, labelled as simulated. Drop --simulate for real models.",
+            simulator.base_url,
+        )
+    try:
+        settings = load_settings(chosen.config, overrides or None)
+        if chosen.transport == "http":
+            from fw_mcp.http.options import Launch
+            from fw_mcp.http.run import serve_http
+
+            serve_http(settings, Launch(chosen.http, chosen.config, overrides))
+        else:
+            from fw_mcp.server import build_server
+
+            build_server(settings, simulated=chosen.simulate).run()
+    finally:
+        if simulator is not None:
+            simulator.stop()
     return 0
-
-
-def _run_http(server: object, *, host: str, port: int) -> None:
-    """Streamable HTTP with SSE responses (so progress streams and a disconnect cancels)."""
-    import uvicorn
-
-    app = server.streamable_http_app(host=host, json_response=False)  # type: ignore[attr-defined]
-    uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)

@@ -165,6 +165,32 @@ class FireworksClient:
                 FireworksTransportError(f"malformed stream ({exc})", self._settings.base_url)
             ) from None
 
+    async def list_models(self, *, api_key: str | None = None) -> list[dict[str, Any]]:
+        """The account's models from `GET /models`: one cheap authenticated request, not retried.
+
+        Raises:
+            ConfigError: no API key.
+            FireworksHTTPError: Fireworks answered with an error status (401: the key was refused).
+            FireworksTransportError: no usable answer (network, timeout, not a JSON model list).
+        """
+        key = api_key or self._settings.require_api_key()
+        headers = {"authorization": f"Bearer {key}", "accept": "application/json"}
+        try:
+            response = await self._http.get("models", headers=headers)
+        except httpx2.HTTPError as exc:
+            raise FireworksTransportError(_describe_transport_error(exc), self._settings.base_url) from None
+        if response.status_code >= 400:
+            message = _error_message(response.content[:_MAX_ERROR_BODY], response.reason_phrase)
+            error = FireworksHTTPError(response.status_code, message, retry_after_seconds(response.headers))
+            raise _redacted(error, key)
+        try:
+            data = response.json().get("data")
+        except (ValueError, AttributeError):
+            raise FireworksTransportError(
+                "GET /models did not answer a JSON model list", self._settings.base_url
+            ) from None
+        return [m for m in data or [] if isinstance(m, dict) and isinstance(m.get("id"), str)]
+
     @asynccontextmanager
     async def _slot(self, on_status: StatusHook | None) -> AsyncIterator[None]:
         """Queue beyond the concurrency cap instead of tripping Fireworks' rate limit."""

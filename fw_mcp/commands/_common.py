@@ -1,0 +1,105 @@
+"""What the subcommands share: exit codes, the `--config` flag, settings, `--simulate`, key masking.
+
+Command modules import only light modules at the top (heavy ones inside functions), so that
+`fw-mcp --help` and `fw-mcp --version` answer at once.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import textwrap
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
+
+from fw_mcp.errors import FwMcpError
+
+if TYPE_CHECKING:
+    from fw_mcp.settings import Settings
+
+__all__ = [
+    "EXIT_FAILED",
+    "EXIT_OK",
+    "EXIT_USAGE",
+    "UsageError",
+    "add_config_flag",
+    "add_simulate_flag",
+    "command_settings",
+    "make_parser",
+    "mask_key",
+]
+
+EXIT_OK = 0
+EXIT_FAILED = 1  # the command ran and found a failure (tool error, failed check, Fireworks error)
+EXIT_USAGE = 2  # the command could not run as asked (bad argument or setting); argparse uses 2 too
+
+
+class UsageError(FwMcpError):
+    """A command-line argument was wrong; the message names it and says what to give instead."""
+
+
+def make_parser(
+    commands: argparse._SubParsersAction[argparse.ArgumentParser],
+    name: str,
+    *,
+    help: str,
+    description: str,
+    examples: str,
+) -> argparse.ArgumentParser:
+    """A subcommand parser whose --help ends with examples, laid out as written."""
+    return commands.add_parser(
+        name,
+        help=help,
+        description=textwrap.fill(description, 100),
+        epilog="examples:\n" + examples,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+
+
+def add_config_flag(
+    parser: argparse.ArgumentParser, help: str = "TOML settings file (or FW_MCP_CONFIG)"
+) -> None:
+    # SUPPRESS: `fw-mcp --config X doctor` sets it on the top-level parser; a default here would erase it.
+    parser.add_argument("--config", metavar="PATH", default=argparse.SUPPRESS, help=help)
+
+
+def add_simulate_flag(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--simulate",
+        action="store_true",
+        default=argparse.SUPPRESS,
+        help="use the built-in Fireworks simulator (no key, no network); answers are not a model's",
+    )
+
+
+@contextmanager
+def command_settings(args: argparse.Namespace) -> Iterator[Settings]:
+    """Settings from --config/env; with --simulate, pointed at a simulator running for the block.
+
+    Raises:
+        ConfigError: the config file or a setting is wrong (the message names it).
+    """
+    from fw_mcp.settings import ENV_API_KEY, load_settings
+
+    config = getattr(args, "config", None)
+    if not getattr(args, "simulate", False):
+        yield load_settings(config)
+        return
+    from fw_mcp.commands.serve import SIMULATED_KEY
+    from fw_mcp.simulator import SimulatorServer
+
+    with SimulatorServer() as sim:
+        overrides: dict[str, Any] = {"fireworks": {"base_url": sim.base_url}}
+        if not os.environ.get(ENV_API_KEY, "").strip():
+            overrides["api_key"] = SIMULATED_KEY
+        yield load_settings(config, overrides=overrides)
+
+
+def mask_key(key: str) -> str:
+    """`fw_…abcd`: enough to tell two keys apart, never enough to use one."""
+    key = key.strip()
+    if len(key) < 12:
+        return f"(set, {len(key)} characters)"
+    prefix = key[: key.index("_") + 1] if "_" in key[:6] else ""
+    return f"{prefix}…{key[-4:]}"

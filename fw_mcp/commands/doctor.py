@@ -1,0 +1,126 @@
+"""`fw-mcp doctor`: a pass/fail table of everything a first call depends on, with a fix per failure."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import TYPE_CHECKING
+
+from fw_mcp import __version__
+from fw_mcp.commands._common import EXIT_FAILED, EXIT_OK, add_config_flag, make_parser
+
+if TYPE_CHECKING:
+    from fw_mcp.catalogue import Catalogue
+    from fw_mcp.commands._checks import Check
+    from fw_mcp.errors import FireworksError
+    from fw_mcp.settings import Settings
+
+__all__ = ["add_parser", "diagnose", "render", "run"]
+
+# One cheap request; a base URL that does not answer within this is reported, not waited for.
+UPSTREAM_TIMEOUT = 20.0
+
+EXAMPLES = """\
+  fw-mcp doctor                          check the configuration this shell gives fw-mcp
+  fw-mcp doctor --config ./fw-mcp.toml   check with a settings file
+  FIREWORKS_API_KEY=fw_... fw-mcp doctor check another key
+
+Exit code: 0 when nothing failed (warnings allowed), 1 when a check failed. The key is never printed,
+only its last four characters.
+"""
+
+
+def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = make_parser(
+        commands,
+        "doctor",
+        help="check the configuration, the key, the base URL, the folders and the models",
+        description="Check what fw-mcp needs: the config file, FIREWORKS_API_KEY (present, and accepted "
+        "by Fireworks when the network allows), the base URL, the folders describe_image may read, and "
+        "the default models. Prints a table with a fix for each failure.",
+        examples=EXAMPLES,
+    )
+    add_config_flag(parser)
+
+
+def run(args: argparse.Namespace) -> int:
+    import anyio
+
+    from fw_mcp.commands._checks import Status
+
+    checks = anyio.run(diagnose, getattr(args, "config", None))
+    print(render(checks))
+    return EXIT_FAILED if any(c.status is Status.FAIL for c in checks) else EXIT_OK
+
+
+async def diagnose(config_path: str | None) -> list[Check]:
+    """Every check, in the order a person would fix them; later checks skip when earlier ones block."""
+    from fw_mcp.commands._checks import (
+        Check,
+        Status,
+        check_allowed_dirs,
+        check_base_url,
+        check_config,
+        check_key_present,
+        check_models,
+        check_upstream,
+    )
+    from fw_mcp.errors import ConfigError
+    from fw_mcp.settings import load_settings
+
+    try:
+        settings: Settings | None = load_settings(config_path)
+        config_error = None
+    except ConfigError as exc:
+        settings, config_error = None, exc
+    checks = [check_config(config_path, config_error), key := check_key_present()]
+    if settings is None:
+        return checks
+    checks.append(base := check_base_url(settings))
+    catalogue: Catalogue | None = None
+    if key.status is Status.FAIL or base.status is Status.FAIL:
+        checks.append(Check("reachable", Status.SKIP, "not checked: fix the key and base URL first"))
+    else:
+        catalogue, error = await _fetch(settings)
+        checks += check_upstream(settings, error, len(catalogue.models) if catalogue else 0)
+    checks.append(check_allowed_dirs(settings))
+    checks += check_models(settings, catalogue)
+    return checks
+
+
+async def _fetch(settings: Settings) -> tuple[Catalogue | None, FireworksError | None]:
+    import anyio
+
+    from fw_mcp.catalogue import build_catalogue, list_models
+    from fw_mcp.errors import FireworksError, FireworksTransportError
+    from fw_mcp.fireworks.client import create_http_client
+
+    async with create_http_client(settings) as http:
+        with anyio.move_on_after(UPSTREAM_TIMEOUT):
+            try:
+                return build_catalogue(await list_models(http, settings), settings), None
+            except FireworksError as exc:
+                return None, exc
+    timeout = FireworksTransportError(f"no answer within {UPSTREAM_TIMEOUT:g} s", settings.base_url)
+    return None, timeout
+
+
+def render(checks: list[Check]) -> str:
+    """Aligned rows; a failure's fix indented under it; a closing line that says what to do."""
+    from fw_mcp.commands._checks import Status
+
+    width = max(len(c.name) for c in checks)
+    lines = [f"fw-mcp {__version__} doctor (Python {sys.version.split()[0]})", ""]
+    for check in checks:
+        lines.append(f"  {check.status.value:4}  {check.name.ljust(width)}  {check.detail}")
+        if check.fix and check.status is not Status.PASS:
+            lines.append(f"  {'':4}  {'':{width}}  fix: {check.fix}")
+    failed = sum(c.status is Status.FAIL for c in checks)
+    lines.append("")
+    lines.append(
+        f"{failed} check{'s' if failed != 1 else ''} failed: apply the fix lines above, then run "
+        "`fw-mcp doctor` again."
+        if failed
+        else "No check failed: fw-mcp is ready."
+    )
+    return "\n".join(lines)

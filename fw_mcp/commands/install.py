@@ -1,0 +1,247 @@
+"""`fw-mcp install HOST`: add or update the fw-mcp entry in a host's config file, in one command.
+
+Every other entry and the file's style are kept; a timestamped backup comes first; a second run
+changes nothing; the key is written only with `--with-key`; a file that does not parse is refused.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from fw_mcp.commands._common import EXIT_OK, UsageError, add_config_flag, make_parser, mask_key
+from fw_mcp.hosts import (
+    HOSTS,
+    KEY_INPUT,
+    KEY_VAR,
+    Host,
+    Launch,
+    default_config_path,
+    desired_entry,
+    launch_command,
+)
+from fw_mcp.hosts.jsonfile import ConfigFile, InvalidConfigFile, backup, read_config, write_atomic
+
+__all__ = ["Plan", "add_parser", "plan_install", "run"]
+
+DEFAULT_NAME = "fireworks"
+ENV_CONFIG = "FW_MCP_CONFIG"  # as in fw_mcp.settings, which is too slow to import for `--help`
+ENV_ALLOWED_DIRS = "FW_MCP_ALLOWED_DIRS"
+
+EXAMPLES = """\
+  fw-mcp install claude-desktop --dry-run        show what would change; write nothing
+  fw-mcp install claude-desktop --with-key       also copy FIREWORKS_API_KEY from this shell
+  fw-mcp install cursor --allow-dir ~/Pictures   let describe_image read local files there
+  fw-mcp install vscode                          VS Code asks for the key, keeps it in its secret storage
+  fw-mcp install vscode --config-path .vscode/mcp.json   a workspace instead of your user profile
+  fw-mcp install cursor --config ~/fw-mcp.toml   the entry uses that settings file (FW_MCP_CONFIG)
+
+Config files: Claude Desktop claude_desktop_config.json (macOS ~/Library/Application Support/Claude,
+Windows %APPDATA%\\Claude, Linux ~/.config/Claude); Cursor ~/.cursor/mcp.json; VS Code mcp.json in
+the user profile (Code/User). Claude Code needs no file:
+  claude mcp add fireworks -e FIREWORKS_API_KEY=fw_... -- "$(command -v fw-mcp)"
+"""
+
+
+def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = make_parser(
+        commands,
+        "install",
+        help="add fw-mcp to Claude Desktop, Cursor or VS Code",
+        description="Add (or update) the fw-mcp entry in a host's MCP config file. Other servers and "
+        "the file's formatting are kept, a timestamped backup is written first, and running it again "
+        "changes nothing. The API key is not written unless you pass --with-key.",
+        examples=EXAMPLES,
+    )
+    parser.add_argument(
+        "host", choices=sorted(HOSTS), metavar="HOST", help="claude-desktop, cursor or vscode"
+    )
+    parser.add_argument("--dry-run", action="store_true", help="print what would change; write nothing")
+    parser.add_argument(
+        "--with-key", action="store_true", help=f"write {KEY_VAR} from this shell into the entry's env"
+    )
+    parser.add_argument("--name", default=DEFAULT_NAME, help=f"the entry's name (default {DEFAULT_NAME})")
+    parser.add_argument(
+        "--config-path", metavar="PATH", help="the host's config file (default: its usual place)"
+    )
+    parser.add_argument(
+        "--allow-dir",
+        metavar="DIR",
+        action="append",
+        default=[],
+        help=f"a folder describe_image may read (repeatable; sets {ENV_ALLOWED_DIRS})",
+    )
+    add_config_flag(parser, help="a TOML settings file for the entry to use (sets FW_MCP_CONFIG)")
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What install would do to one file: the new content and the changes, for the person to read."""
+
+    config: ConfigFile
+    data: dict[str, Any]
+    changes: list[str]
+    existed: bool
+    others: list[str]
+
+    @property
+    def changed(self) -> bool:
+        return self.data != self.config.data or not self.config.exists
+
+
+def run(args: argparse.Namespace) -> int:
+    host = HOSTS[args.host]
+    path = Path(args.config_path).expanduser() if args.config_path else default_config_path(host)
+    env = _entry_env(args, host)
+    launch = launch_command()
+    try:
+        plan = plan_install(host, read_config(path), args.name, launch, env)
+    except InvalidConfigFile as exc:
+        raise InvalidConfigFile(_refusal(exc, host, args.name, launch, env)) from None
+    print(report(plan, host, args.name, dry_run=args.dry_run))
+    if plan.changed and not args.dry_run:
+        saved = backup(path) if plan.config.exists else None
+        write_atomic(plan.config, plan.config.render(plan.data))
+        json.loads(path.read_text(encoding="utf-8"))  # what the host will parse must parse
+        print(f"Backup of the previous file: {saved}" if saved else f"Created {path}.")
+        print(f"Next: {host.after}")
+    return EXIT_OK
+
+
+def _entry_env(args: argparse.Namespace, host: Host) -> dict[str, str]:
+    """The env our entry sets: the key (only with --with-key), a config file, allowed folders."""
+    env: dict[str, str] = {}
+    if args.with_key and host.key_by_input:
+        print(f"Note: {host.title} asks for the key and keeps it in its secret storage; it is not written.")
+    elif args.with_key:
+        key = os.environ.get(KEY_VAR, "").strip()
+        if not key:
+            raise UsageError(
+                f"--with-key copies {KEY_VAR} from this shell into the host's config, but it is not set. "
+                f"Run: {KEY_VAR}=fw_... fw-mcp install {host.name} --with-key"
+            )
+        env[KEY_VAR] = key
+    config = getattr(args, "config", None)
+    if config:
+        from fw_mcp.settings import load_settings
+
+        load_settings(config)  # refuse a settings file the server would refuse
+        env[ENV_CONFIG] = str(Path(config).expanduser().resolve())
+    if args.allow_dir:
+        dirs = [Path(d).expanduser().resolve() for d in args.allow_dir]
+        missing = [str(d) for d in dirs if not d.is_dir()]
+        if missing:
+            raise UsageError(f"--allow-dir: {', '.join(missing)} is not a folder. Give existing folders.")
+        env[ENV_ALLOWED_DIRS] = os.pathsep.join(map(str, dirs))
+    return env
+
+
+def plan_install(host: Host, config: ConfigFile, name: str, launch: Launch, env: dict[str, str]) -> Plan:
+    """The file's content with our entry added or updated; nothing else in it changes.
+
+    Raises:
+        InvalidConfigFile: the server list, our entry or VS Code's `inputs` has an unexpected shape.
+    """
+    servers = config.data.get(host.servers_key, {})
+    if not isinstance(servers, dict):
+        raise InvalidConfigFile(f'In {config.path}, "{host.servers_key}" is not an object')
+    existing = servers.get(name)
+    if existing is not None and not isinstance(existing, dict):
+        raise InvalidConfigFile(f'In {config.path}, the entry "{name}" is not an object')
+    entry = desired_entry(host, launch, env, existing or {})
+    data = {**config.data, host.servers_key: {**servers, name: entry}}
+    changes = _changes(existing or {}, entry)
+    if host.key_by_input and entry.get("env", {}).get(KEY_VAR) == _input_ref():
+        inputs = data.get("inputs", [])
+        if not isinstance(inputs, list):
+            raise InvalidConfigFile(f'In {config.path}, "inputs" is not a list')
+        if not any(isinstance(i, dict) and i.get("id") == KEY_INPUT["id"] for i in inputs):
+            data["inputs"] = [*inputs, KEY_INPUT]
+            changes.append(f'+ inputs: "{KEY_INPUT["id"]}" (a password prompt for the key)')
+    others = [n for n in servers if n != name]
+    return Plan(config, data, changes, existing is not None, others)
+
+
+def _input_ref() -> str:
+    return "${input:" + KEY_INPUT["id"] + "}"
+
+
+def _changes(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
+    before, after = _flatten(old), _flatten(new)
+    lines = []
+    for key, value in after.items():
+        if key not in before:
+            lines.append(f"+ {key}: {_show(key, value)}")
+        elif before[key] != value:
+            lines.append(f"~ {key}: {_show(key, before[key])} -> {_show(key, value)}")
+    lines += [f"- {key}" for key in before if key not in after]
+    return lines
+
+
+def _flatten(entry: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    flat: dict[str, Any] = {}
+    for key, value in entry.items():
+        if isinstance(value, dict) and value:
+            flat |= _flatten(value, f"{prefix}{key}.")
+        else:
+            flat[f"{prefix}{key}"] = value
+    return flat
+
+
+def _show(key: str, value: Any) -> str:
+    """JSON for a value; a key's value masked (a `${input:...}` reference is not a secret)."""
+    if key.endswith(KEY_VAR) and isinstance(value, str) and not value.startswith("${input:"):
+        return mask_key(value)
+    return json.dumps(value, ensure_ascii=False)
+
+
+def report(plan: Plan, host: Host, name: str, *, dry_run: bool) -> str:
+    where = f"{host.title}'s config {plan.config.path}"
+    if not plan.changed:
+        return f'"{name}" in {where} is already up to date; nothing written.'
+    if plan.existed:
+        head = f'{"Would update" if dry_run else "Updated"} "{name}" in {where}:'
+    else:
+        head = f'{"Would add" if dry_run else "Added"} "{name}" to {where}:'
+    lines = [head, *(f"  {c}" for c in plan.changes)]
+    if plan.others:
+        count = len(plan.others)
+        lines.append(f"Kept {count} other server{'s' * (count != 1)}: {', '.join(plan.others)}.")
+    lines += _key_notes(plan, host, name)
+    if dry_run:
+        lines.append("Dry run: nothing was written.")
+    return "\n".join(lines)
+
+
+def _key_notes(plan: Plan, host: Host, name: str) -> list[str]:
+    """A missing key, or a key in a file other users can read: say so, with the fix."""
+    env = plan.data[host.servers_key][name].get("env", {})
+    if KEY_VAR not in env:
+        return [
+            f"Note: the entry has no {KEY_VAR}, so each call will say it is missing. Run again with "
+            "--with-key (copies it from this shell), or add it to the entry's env yourself."
+        ]
+    mode = plan.config.mode
+    if not host.key_by_input and mode is not None and mode & 0o077:
+        path = plan.config.path
+        return [
+            f"Note: other users can read {path} (mode {mode:o}) and it holds your key: `chmod 600 {path}`."
+        ]
+    return []
+
+
+def _refusal(exc: InvalidConfigFile, host: Host, name: str, launch: Launch, env: dict[str, str]) -> str:
+    """Why the file was left alone, how to fix it, and the entry to merge by hand meanwhile."""
+    entry = desired_entry(host, launch, {k: v for k, v in env.items() if k != KEY_VAR}, {})
+    fragment: dict[str, Any] = {host.servers_key: {name: entry}}
+    if host.key_by_input:
+        fragment["inputs"] = [KEY_INPUT]
+    return (
+        f"{exc}. fw-mcp left the file untouched. {host.title} cannot use a file it cannot parse either: "
+        "fix it (a trailing comma or a comment is the usual cause) and run this again, or merge this "
+        f"into it yourself:\n{json.dumps(fragment, indent=2)}"
+    )

@@ -1,0 +1,72 @@
+"""Run the HTTP app under uvicorn: in this process, or as N worker processes sharing one socket.
+
+The socket is bound here, before any worker starts, so `--port 0` works (the real port is logged)
+and a refusal to start (auth, bad config) happens before anything listens. Workers are spawned by
+uvicorn's supervisor, which restarts a worker that dies and forwards SIGTERM to all of them.
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+import os
+from typing import Any
+
+import uvicorn
+from uvicorn.supervisors import Multiprocess
+
+from fw_mcp.http.app import create_app
+from fw_mcp.http.auth import build_auth
+from fw_mcp.http.options import LAUNCH_ENV, Launch
+from fw_mcp.http.policy import check_bind, public_url, warn_about_bind
+from fw_mcp.settings import Settings
+
+__all__ = ["serve_http"]
+
+logger = logging.getLogger(__name__)
+
+WORKER_ENTRY = "fw_mcp.http.app:create_app_from_env"
+
+
+def serve_http(settings: Settings, launch: Launch) -> None:
+    """Serve until SIGTERM/SIGINT.
+
+    Raises:
+        ConfigError: the configuration or the bind is refused; nothing was started.
+    """
+    options = launch.options
+    common: dict[str, Any] = {
+        "host": options.host,
+        "port": options.port,
+        "lifespan": "on",
+        "log_config": None,  # keep fw-mcp's stderr handler (it redacts the key)
+        "log_level": "warning",
+        "access_log": False,
+        "ws": "none",
+        "server_header": False,
+        "timeout_graceful_shutdown": settings.http.shutdown_grace,  # type: ignore[dict-item]
+    }
+    auth = build_auth(settings)  # refuse a bad configuration before anything listens
+    check_bind(options, has_auth=auth is not None)
+    warn_about_bind(settings, options, has_auth=auth is not None)
+    if options.workers > 1:
+        os.environ[LAUNCH_ENV] = launch.to_env()
+        config = uvicorn.Config(WORKER_ENTRY, factory=True, workers=options.workers, **common)
+    else:
+        config = uvicorn.Config(create_app(settings, options), **common)
+    sock = config.bind_socket()
+    logger.info(
+        "Serving MCP at %s (auth: %s; %s; %d process%s). Health: /healthz, /readyz.",
+        public_url(options.host, sock.getsockname()[1]),
+        auth.mode if auth else "none",
+        "stateless" if options.stateless_http else "2025-11-25 sessions + 2026-07-28 stateless",
+        options.workers,
+        "es" if options.workers > 1 else "",
+    )
+    if options.workers > 1:
+        if "target" in inspect.signature(Multiprocess).parameters:  # older uvicorn took the entry point
+            Multiprocess(config, target=uvicorn.Server(config).run, sockets=[sock]).run()  # type: ignore[call-arg]
+        else:
+            Multiprocess(config, sockets=[sock]).run()
+    else:
+        uvicorn.Server(config).run(sockets=[sock])
