@@ -234,3 +234,23 @@ def test_deleting_a_line_revokes_that_token_at_once(team: HttpServer, tokens_fil
         tokens_file.write_text(original)
     assert status(BOB) == 200
     assert "tokens now valid" in team.stderr() and BOB not in team.stderr()
+
+
+@pytest.mark.parametrize("mode", ["auto", "legacy"])
+async def test_a_cancelled_call_closes_the_upstream_within_a_second(
+    team: HttpServer, simulator: SimulatorServer, mode: str
+) -> None:
+    """2026-07-28: closing the response stream is the cancel; 2025-11-25: notifications/cancelled."""
+    simulator.sim.enqueue({"reply": {"content": " ".join(["word"] * 400)}, "token_delay": 0.02})
+    async with mcp_client(team.url, token=ALICE, mode=mode) as (client, _):
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(call, client, "chat", {"prompt": "write a lot"})
+            await simulator.sim.wait_for_async(lambda rs: bool(rs) and rs[0]["events_sent"] >= 5, timeout=10)
+            cancelled_at = anyio.current_time()
+            tg.cancel_scope.cancel()
+        (record,) = await simulator.sim.wait_for_async(lambda rs: rs[0]["outcome"] is not None, timeout=5)
+        assert record["outcome"] == "disconnected"
+        assert record["disconnected_at"] - cancelled_at < 1.0
+        after = await call(client, "chat", {"prompt": "still there?"})
+    assert not after.is_error, "the server stays healthy after a cancel"
+    assert len(simulator.sim.requests) == 2
