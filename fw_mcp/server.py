@@ -130,11 +130,16 @@ def build_server(
 
     @asynccontextmanager
     async def lifespan(_: MCPServer[Runtime]) -> AsyncIterator[Runtime]:
-        client = http or create_http_client(settings)
+        made: list[httpx2.AsyncClient] = []
+
+        def make_client() -> httpx2.AsyncClient:  # on the first call, not before `initialize`
+            made.append(create_http_client(settings))
+            return made[-1]
+
         try:
-            yield Runtime(settings=settings, client=FireworksClient(settings, client))
+            yield Runtime(settings=settings, client=FireworksClient(settings, http or make_client))
         finally:
-            if http is None:
+            for client in made:
                 await client.aclose()
 
     server = FwMcpServer(

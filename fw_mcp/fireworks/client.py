@@ -39,6 +39,7 @@ DeltaHook = Callable[[StreamAccumulator], None]
 StatusHook = Callable[[str], Awaitable[None]]
 
 _MAX_ERROR_BODY = 64 * 1024
+_DRAIN_SECONDS = 1.0  # after [DONE]: how long to wait for the end of the body before giving up the connection
 _TAG = re.compile(r"<[^>]+>")
 
 
@@ -77,10 +78,23 @@ class _Retryable(Exception):
 class FireworksClient:
     """Chat completions over one pooled HTTP client, with the retry policy and a concurrency cap."""
 
-    def __init__(self, settings: Settings, http: httpx2.AsyncClient) -> None:
+    def __init__(
+        self, settings: Settings, http: httpx2.AsyncClient | Callable[[], httpx2.AsyncClient]
+    ) -> None:
+        """`http` is the client, or a function that makes it on first use (the server's lifespan passes
+        one: making a client loads httpcore2 and h11 and builds an SSL context, ~80 ms that hosts
+        would otherwise wait for before `initialize` is answered)."""
         self._settings = settings
-        self._http = http
+        self._client = http if isinstance(http, httpx2.AsyncClient) else None
+        self._make_client = http if self._client is None else None
         self._limiter = anyio.CapacityLimiter(settings.limits.max_concurrent_requests)
+
+    @property
+    def _http(self) -> httpx2.AsyncClient:
+        if self._client is None:
+            assert self._make_client is not None
+            self._client = self._make_client()
+        return self._client
 
     async def chat(
         self,
@@ -208,7 +222,8 @@ async def _consume(response: httpx2.Response, acc: StreamAccumulator, on_delta: 
         _apply_whole(acc, json.loads(await response.aread()))
         return
     done = False
-    async for event in httpx2.EventSource(response):
+    events = aiter(httpx2.EventSource(response))
+    async for event in events:
         if event.data.strip() == "[DONE]":
             done = True
             break
@@ -222,6 +237,12 @@ async def _consume(response: httpx2.Response, acc: StreamAccumulator, on_delta: 
             on_delta(acc)
     if not done and acc.finish_reason is None:
         raise MalformedChunk("the stream ended before [DONE]")
+    if done:
+        # Read the body to its end (only the chunked-encoding terminator is left), or httpcore2
+        # closes the connection instead of pooling it: a new TCP + TLS handshake on every call.
+        with anyio.move_on_after(_DRAIN_SECONDS):
+            async for _ in events:
+                pass
 
 
 def _apply_whole(acc: StreamAccumulator, data: Any) -> None:

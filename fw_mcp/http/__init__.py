@@ -13,7 +13,6 @@ One module per job, composed in `app.py` (outermost first, for a request to /mcp
     run.py       uvicorn: one process, or N workers sharing one socket
 """
 
-from fw_mcp.http.app import create_app, create_app_from_env
-from fw_mcp.http.options import HttpOptions
-
-__all__ = ["HttpOptions", "create_app", "create_app_from_env"]
+# Nothing is imported here: `fw-mcp` over stdio imports fw_mcp.http.options to parse its flags, and
+# importing fw_mcp.http.app from here would load the whole HTTP stack (Starlette routing, auth, PyJWT,
+# cryptography) on every stdio start. Import create_app / create_app_from_env from fw_mcp.http.app.

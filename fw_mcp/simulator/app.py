@@ -99,6 +99,7 @@ class SimulatorApp:
             headers={k: v for k, v in headers.items() if k != "authorization"},
             stream=isinstance(body, dict) and body.get("stream") is True,
             started_at=started,
+            peer=_peer(ex.scope),
         )
         ex.watch()
         try:
@@ -204,3 +205,9 @@ def parse_json(raw: bytes) -> Any:
         return json.loads(raw)
     except (UnicodeDecodeError, json.JSONDecodeError):
         return None
+
+
+def _peer(scope: dict[str, Any]) -> str | None:
+    """The client's address and port: which TCP connection carried the request (pooling tests)."""
+    client = scope.get("client")
+    return f"{client[0]}:{client[1]}" if client else None

@@ -39,6 +39,7 @@ class Exchange:
         self.first_byte_delay = 0.0
         self._started = False
         self._done = False
+        self._completed_at: float | None = None
         self._watcher: asyncio.Task[None] | None = None
 
     # -- request -------------------------------------------------------------------------
@@ -99,7 +100,7 @@ class Exchange:
             await asyncio.wait([self._watcher])
         if self.record is None:
             return
-        fields: dict[str, Any] = {"ended_at": time.monotonic()}
+        fields: dict[str, Any] = {"ended_at": self._completed_at or time.monotonic()}
         if self.record["outcome"] is None:
             status = self.record["status"]
             fields["outcome"] = "error" if status is None or status >= 400 else "completed"
@@ -139,6 +140,8 @@ class Exchange:
         if events and self.record is not None:
             self.sim.count_events(self.record, events)
         self._done = self._done or not more  # the server reports a disconnect after completion too
+        if not more:  # stamped before the write: a client reusing the connection cannot start sooner
+            self._completed_at = time.monotonic()
         await self._send({"type": "http.response.body", "body": data, "more_body": more})
         return not self.disconnected.is_set()
 
