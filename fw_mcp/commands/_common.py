@@ -18,6 +18,8 @@ from fw_mcp.errors import FwMcpError
 if TYPE_CHECKING:
     from fw_mcp.settings import Settings
 
+SIMULATED_KEY = "simulated-key-not-a-real-fireworks-key"
+
 __all__ = [
     "EXIT_FAILED",
     "EXIT_OK",
@@ -28,6 +30,7 @@ __all__ = [
     "command_settings",
     "make_parser",
     "mask_key",
+    "simulator_overrides",
 ]
 
 EXIT_OK = 0
@@ -80,20 +83,30 @@ def command_settings(args: argparse.Namespace) -> Iterator[Settings]:
     Raises:
         ConfigError: the config file or a setting is wrong (the message names it).
     """
-    from fw_mcp.settings import ENV_API_KEY, load_settings
+    from fw_mcp.settings import load_settings
 
     config = getattr(args, "config", None)
-    if not getattr(args, "simulate", False):
-        yield load_settings(config)
+    with simulator_overrides(getattr(args, "simulate", False)) as overrides:
+        yield load_settings(config, overrides=overrides or None)
+
+
+@contextmanager
+def simulator_overrides(enabled: bool) -> Iterator[dict[str, Any]]:
+    """Settings overrides that point at a simulator running for the block (--simulate); {} if off.
+
+    A placeholder key is used only when FIREWORKS_API_KEY is unset, so nothing real is needed.
+    """
+    if not enabled:
+        yield {}
         return
-    from fw_mcp.commands.serve import SIMULATED_KEY
+    from fw_mcp.settings import ENV_API_KEY
     from fw_mcp.simulator import SimulatorServer
 
     with SimulatorServer() as sim:
         overrides: dict[str, Any] = {"fireworks": {"base_url": sim.base_url}}
         if not os.environ.get(ENV_API_KEY, "").strip():
             overrides["api_key"] = SIMULATED_KEY
-        yield load_settings(config, overrides=overrides)
+        yield overrides
 
 
 def mask_key(key: str) -> str:

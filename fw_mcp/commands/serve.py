@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -40,8 +39,6 @@ HTTP_ONLY = {
     "workers": "--workers",
     "insecure_no_auth": "--insecure-no-auth",
 }
-
-SIMULATED_KEY = "simulated-key-not-a-real-fireworks-key"
 
 
 def _workers(value: str) -> int:
@@ -122,24 +119,17 @@ def resolve(args: argparse.Namespace) -> ServeArgs:
 
 
 def run(args: argparse.Namespace) -> int:
-    from fw_mcp.settings import ENV_API_KEY, load_settings
+    from fw_mcp.commands._common import simulator_overrides
+    from fw_mcp.settings import load_settings
 
     chosen = resolve(args)
-    overrides: dict[str, Any] = {}
-    simulator = None
-    if chosen.simulate:
-        from fw_mcp.simulator import SimulatorServer
-
-        simulator = SimulatorServer().start()
-        overrides["fireworks"] = {"base_url": simulator.base_url}
-        if not os.environ.get(ENV_API_KEY, "").strip():
-            overrides["api_key"] = SIMULATED_KEY
-        logger.warning(
-            "SIMULATED MODE: calls go to the built-in Fireworks simulator at %s, not to Fireworks. "
-            "Every answer is canned test output, labelled as simulated. Drop --simulate for real models.",
-            simulator.base_url,
-        )
-    try:
+    with simulator_overrides(chosen.simulate) as overrides:
+        if overrides:
+            logger.warning(
+                "SIMULATED MODE: calls go to the built-in Fireworks simulator at %s, not to Fireworks. "
+                "Every answer is canned test output, labelled as simulated. Drop --simulate for real models.",
+                overrides["fireworks"]["base_url"],
+            )
         settings = load_settings(chosen.config, overrides or None)
         if chosen.transport == "http":
             from fw_mcp.http.options import Launch
@@ -150,7 +140,4 @@ def run(args: argparse.Namespace) -> int:
             from fw_mcp.server import build_server
 
             build_server(settings, simulated=chosen.simulate).run()
-    finally:
-        if simulator is not None:
-            simulator.stop()
     return 0
