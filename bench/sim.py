@@ -17,11 +17,7 @@ import sys
 import time
 from typing import Any
 
-import uvicorn
-
-from fw_mcp.simulator.__main__ import parse_args
-from fw_mcp.simulator.app import create_app
-from fw_mcp.simulator.server import bind_socket, uvicorn_config
+from fw_mcp.simulator.__main__ import main as simulator_main
 
 SENDS_PATH = "/_bench/sends"
 PORTS_PATH = "/_bench/ports"
@@ -91,19 +87,8 @@ class Stopwatch:
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    stopwatch = "--stopwatch" in argv
-    args = parse_args([a for a in argv if a != "--stopwatch"])
-    app: Any = create_app(token_delay=args.token_delay, latency=args.latency, api_keys=args.api_keys)
-    if stopwatch:
-        app = Stopwatch(app)
-    sock = bind_socket(args.host, args.port)
-    print(f"Fireworks simulator at http://{args.host}:{sock.getsockname()[1]}/inference/v1", file=sys.stderr)
-    server = uvicorn.Server(uvicorn_config(app))  # type: ignore[arg-type]
-    try:
-        server.run(sockets=[sock])
-    finally:
-        sock.close()
-    return 0
+    wrap = Stopwatch if "--stopwatch" in argv else None
+    return simulator_main([a for a in argv if a != "--stopwatch"], wrap=wrap)
 
 
 if __name__ == "__main__":

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
+from typing import Any
 
 import uvicorn
 
@@ -32,10 +34,15 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Bind, announce the base URL on stderr, and serve in the foreground."""
+def main(argv: list[str] | None = None, wrap: Callable[[Any], Any] | None = None) -> int:
+    """Bind, announce the base URL on stderr, and serve in the foreground.
+
+    `wrap` puts an ASGI layer around the app (the benchmark's stopwatch) without a second copy of this.
+    """
     args = parse_args(argv)
-    app = create_app(token_delay=args.token_delay, latency=args.latency, api_keys=args.api_keys)
+    app: Any = create_app(token_delay=args.token_delay, latency=args.latency, api_keys=args.api_keys)
+    if wrap is not None:
+        app = wrap(app)
     try:
         sock = bind_socket(args.host, args.port)
     except OSError as exc:
