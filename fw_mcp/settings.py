@@ -10,7 +10,7 @@ import os
 import tomllib
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
@@ -26,6 +26,7 @@ ENV_AUTH_TOKEN = "FW_MCP_AUTH_TOKEN"
 ENV_AUTH_TOKENS_FILE = "FW_MCP_AUTH_TOKENS_FILE"
 ENV_ALLOWED_HOSTS = "FW_MCP_ALLOWED_HOSTS"
 ENV_ALLOWED_ORIGINS = "FW_MCP_ALLOWED_ORIGINS"
+ENV_EVENT_LOOP = "FW_MCP_EVENT_LOOP"
 MODEL_PREFIX = "accounts/fireworks/models/"
 
 
@@ -69,6 +70,12 @@ class LimitsSection(_Section):
     max_image_file_bytes: int = Field(ge=1)
     max_image_payload_bytes: int = Field(ge=1)
     progress_interval: float = Field(ge=0)
+
+
+class ServerSection(_Section):
+    """How the process runs, whatever the transport."""
+
+    event_loop: Literal["auto", "uvloop", "asyncio"] = "auto"
 
 
 class ImagesSection(_Section):
@@ -121,6 +128,7 @@ class Settings(_Section):
     limits: LimitsSection
     images: ImagesSection
     http: HttpSection
+    server: ServerSection = Field(default_factory=ServerSection)
     api_key: SecretStr | None = None
 
     @field_validator("api_key", mode="before")
@@ -213,6 +221,8 @@ def load_settings(config_path: str | None = None, overrides: dict[str, Any] | No
     if base_url := os.environ.get(ENV_BASE_URL, "").strip():
         data = _merge(data, {"fireworks": {"base_url": base_url}})
     data = _merge(data, _http_env())
+    if event_loop := os.environ.get(ENV_EVENT_LOOP, "").strip():
+        data = _merge(data, {"server": {"event_loop": event_loop}})
     data["api_key"] = os.environ.get(ENV_API_KEY)
     data = _merge(data, overrides or {})
     try:

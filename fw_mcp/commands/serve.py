@@ -137,7 +137,13 @@ def run(args: argparse.Namespace) -> int:
 
             serve_http(settings, Launch(chosen.http, chosen.config, overrides))
         else:
+            import anyio
+
+            from fw_mcp.eventloop import anyio_backend_options
             from fw_mcp.server import build_server
 
-            build_server(settings, simulated=chosen.simulate).run()
+            server = build_server(settings, simulated=chosen.simulate)
+            loop_options = anyio_backend_options(settings)
+            logger.debug("Serving over stdio on the %s event loop.", "uvloop" if loop_options else "asyncio")
+            anyio.run(server.run_stdio_async, backend_options=loop_options)
     return 0

@@ -16,6 +16,7 @@ from typing import Any
 import uvicorn
 from uvicorn.supervisors import Multiprocess
 
+from fw_mcp.eventloop import uvicorn_loop
 from fw_mcp.http.app import create_app
 from fw_mcp.http.auth import build_auth
 from fw_mcp.http.options import LAUNCH_ENV, Launch
@@ -44,6 +45,7 @@ def serve_http(settings: Settings, launch: Launch) -> None:
         "log_level": "warning",
         "access_log": False,
         "ws": "none",
+        "loop": uvicorn_loop(settings),
         "server_header": False,
         "timeout_graceful_shutdown": settings.http.shutdown_grace,  # type: ignore[dict-item]
     }
