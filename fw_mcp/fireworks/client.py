@@ -28,6 +28,7 @@ from fw_mcp.errors import (
     StreamInterrupted,
 )
 from fw_mcp.fireworks.retry import backoff_delay, retry_after_seconds, should_retry_status
+from fw_mcp.fireworks.sse import SSEDecoder
 from fw_mcp.fireworks.stream import Completion, MalformedChunk, StreamAccumulator
 from fw_mcp.settings import Settings
 
@@ -47,14 +48,17 @@ def create_http_client(
     settings: Settings, transport: httpx2.AsyncBaseTransport | None = None
 ) -> httpx2.AsyncClient:
     """The process's pooled client: base URL, explicit timeouts, a pool as large as the concurrency cap."""
+    from fw_mcp.fireworks.transport import pooled_transport  # loads httpcore2: not before a first call
+
     t = settings.timeouts
     limit = settings.limits.max_concurrent_requests
+    limits = httpx2.Limits(max_connections=limit, max_keepalive_connections=min(limit, 64))
     return httpx2.AsyncClient(
         base_url=settings.base_url + "/",
         timeout=httpx2.Timeout(connect=t.connect, read=t.read, write=t.write, pool=None),
-        limits=httpx2.Limits(max_connections=limit, max_keepalive_connections=min(limit, 64)),
+        limits=limits,
         headers={"user-agent": f"fw-mcp/{__version__}", "accept": "text/event-stream"},
-        transport=transport,
+        transport=transport or pooled_transport(limits),
     )
 
 
@@ -218,19 +222,22 @@ class FireworksClient:
 
 async def _consume(response: httpx2.Response, acc: StreamAccumulator, on_delta: DeltaHook | None) -> None:
     """Read SSE events until `[DONE]`. A JSON (non-SSE) body is taken as a whole completion."""
-    if response.headers.get("content-type", "").startswith("application/json"):
+    content_type = response.headers.get("content-type", "")
+    if content_type.startswith("application/json"):
         _apply_whole(acc, json.loads(await response.aread()))
         return
+    if content_type.partition(";")[0].strip().lower() != "text/event-stream":
+        raise httpx2.SSEError(f"Expected content type 'text/event-stream', got {content_type!r}.")
     done = False
-    events = aiter(httpx2.EventSource(response))
-    async for event in events:
-        if event.data.strip() == "[DONE]":
+    events = _event_data(response)
+    async for data in events:
+        if data.strip() == b"[DONE]":
             done = True
             break
-        if not event.data:
+        if not data:
             continue
         try:
-            chunk = json.loads(event.data)
+            chunk = json.loads(data)
         except ValueError:
             raise MalformedChunk("an event was not valid JSON") from None
         if acc.apply(chunk) and on_delta is not None:
@@ -243,6 +250,16 @@ async def _consume(response: httpx2.Response, acc: StreamAccumulator, on_delta: 
         with anyio.move_on_after(_DRAIN_SECONDS):
             async for _ in events:
                 pass
+
+
+async def _event_data(response: httpx2.Response) -> AsyncIterator[bytes]:
+    """The data of each server-sent event, as bytes (`json.loads` takes them as they are)."""
+    decoder = SSEDecoder()
+    async for chunk in response.aiter_bytes():
+        for data in decoder.feed(chunk):
+            yield data
+    for data in decoder.flush():
+        yield data
 
 
 def _apply_whole(acc: StreamAccumulator, data: Any) -> None:
