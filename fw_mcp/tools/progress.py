@@ -7,13 +7,13 @@ the tool returns its result (a late notification can tear down a host's stdio co
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import math
 from types import TracebackType
 from typing import Any
 
 import anyio
-from anyio.abc import TaskGroup
 from mcp.server.mcpserver import Context
 
 from fw_mcp.fireworks.stream import StreamAccumulator
@@ -26,7 +26,12 @@ _TAIL = 160
 
 
 class ProgressReporter:
-    """`on_delta` is the client's hook (sync, cheap); a background task does the sending."""
+    """`on_delta` is the client's hook (sync, cheap); a timer arms a short send task when due.
+
+    No task lives for the whole call (a task group per call cost more CPU than everything else
+    fw-mcp does per call): a send task exists only while a notification is going out, and a timer
+    only while tokens wait for the coalescing window to end.
+    """
 
     def __init__(self, ctx: Context[Any, Any], interval: float, total: int | None) -> None:
         self._ctx = ctx
@@ -37,33 +42,62 @@ class ProgressReporter:
         self._offset = 0
         self._sent_statuses = 0
         self._last_sent = -math.inf
-        self._wake = anyio.Event()
         self._closing = False
-        self._tg: TaskGroup | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._timer: asyncio.Handle | None = None
+        self._sending: asyncio.Task[None] | None = None
 
     async def __aenter__(self) -> ProgressReporter:
         # Always on: the SDK drops notifications when the caller sent no progress token.
-        self._tg = anyio.create_task_group()
-        await self._tg.__aenter__()
-        self._tg.start_soon(self._flush_loop)
+        self._loop = asyncio.get_running_loop()
         return self
 
     async def __aexit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
-        if self._tg is None:
-            return
         self._closing = True
-        self._tg.cancel_scope.cancel()  # don't let a pending coalescing sleep delay the result
-        # Exit as if clean: the only child is the flusher, now cancelled, so the body's own
-        # exception (if any) propagates as itself rather than inside an ExceptionGroup.
-        await self._tg.__aexit__(None, None, None)
+        if self._timer is not None:
+            self._timer.cancel()  # a pending coalescing wait must not delay the result
+            self._timer = None
+        if self._sending is not None:
+            if exc_type is not None:
+                self._sending.cancel()
+            with anyio.CancelScope(shield=True):  # a notification already going out goes first
+                await asyncio.wait([self._sending])
         if exc_type is None:
             await self._send_tokens()  # the last notification, before the result
 
     def on_delta(self, acc: StreamAccumulator) -> None:
         self._acc = acc
-        self._wake.set()
+        if self._timer is None and self._sending is None and not self._closing:
+            self._arm()
+
+    def _arm(self) -> None:
+        assert self._loop is not None
+        wait = self._last_sent + self._interval - self._loop.time()
+        if wait > 0:
+            self._timer = self._loop.call_later(wait, self._fire)
+        else:
+            self._timer = self._loop.call_soon(self._fire)
+
+    def _fire(self) -> None:
+        self._timer = None
+        if not self._closing and self._loop is not None:
+            self._sending = self._loop.create_task(self._send_in_background())
+
+    async def _send_in_background(self) -> None:
+        try:
+            await self._send_tokens()
+        except Exception:  # nobody awaits this task's result: say what went wrong, do not lose it
+            logger.exception("sending a progress notification failed")
+        finally:
+            self._sending = None
+        if not self._closing and self._unsent():
+            self._arm()  # tokens arrived while it was going out
+
+    def _unsent(self) -> bool:
+        acc = self._acc
+        return acc is not None and self._offset + acc.tokens > self._sent_tokens
 
     def restart(self) -> None:
         """A new round (e.g. extract_json's repair) counts on from the tokens already sent."""
@@ -75,23 +109,12 @@ class ProgressReporter:
         self._sent_statuses += 1
         await self._notify(message)
 
-    async def _flush_loop(self) -> None:
-        while not self._closing:
-            await self._wake.wait()
-            self._wake = anyio.Event()
-            if self._closing:
-                return
-            wait = self._last_sent + self._interval - anyio.current_time()
-            if wait > 0:
-                await anyio.sleep(wait)
-            await self._send_tokens()
-
     async def _send_tokens(self) -> None:
         acc = self._acc
-        if acc is None or self._offset + acc.tokens <= self._sent_tokens:
+        if acc is None or not self._unsent():
             return
         self._sent_tokens = self._offset + acc.tokens
-        self._last_sent = anyio.current_time()
+        self._last_sent = asyncio.get_running_loop().time()
         text, reasoning = acc.visible()
         tail = text[-_TAIL:] if text else f"(thinking) {(reasoning or '')[-_TAIL:]}"
         await self._notify(tail)

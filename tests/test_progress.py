@@ -1,0 +1,160 @@
+"""ProgressReporter's coalescing, ordering and shutdown, against a recording stand-in for the SDK's
+Context (only `report_progress` is used). The end-to-end progress path through `python -m fw_mcp`
+and the official client is covered in tests/e2e/test_stdio_tools.py."""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import warnings
+from typing import Any
+
+import anyio
+import pytest
+
+from fw_mcp.fireworks.stream import StreamAccumulator
+from fw_mcp.tools.progress import ProgressReporter
+
+INTERVAL = 0.05
+
+
+class RecordingContext:
+    """Records every notification; `block` makes sending hang (a host that stopped reading)."""
+
+    def __init__(self) -> None:
+        self.sent: list[tuple[float, float | None, str | None, float]] = []
+        self.block = False
+
+    async def report_progress(self, progress: float, total: float | None, message: str | None) -> None:
+        if self.block:
+            await anyio.sleep_forever()
+        self.sent.append((progress, total, message, asyncio.get_running_loop().time()))
+
+    @property
+    def values(self) -> list[float]:
+        return [p for p, _, _, _ in self.sent]
+
+
+def token(acc: StreamAccumulator, text: str) -> None:
+    acc.apply({"choices": [{"index": 0, "delta": {"content": text}}]})
+
+
+def reporter(ctx: RecordingContext, total: int | None = 100) -> ProgressReporter:
+    return ProgressReporter(ctx, INTERVAL, total)  # type: ignore[arg-type]
+
+
+async def test_a_burst_gives_one_notification_at_once_and_the_rest_before_the_result() -> None:
+    ctx, acc = RecordingContext(), StreamAccumulator()
+    async with reporter(ctx) as progress:
+        token(acc, "w0 ")
+        progress.on_delta(acc)
+        await anyio.sleep(0)  # one turn of the loop: the first notification goes out
+        await anyio.sleep(0)
+        assert ctx.values == [1.0], "the first token is reported at once"
+        for i in range(1, 50):
+            token(acc, f"w{i} ")
+            progress.on_delta(acc)
+        await anyio.sleep(INTERVAL / 5)
+        assert ctx.values == [1.0], "the rest of the burst is held back by the window"
+    assert ctx.values == [1.0, 50.0], "the last notification carries every token, before exit"
+    assert ctx.sent[-1][2] is not None and ctx.sent[-1][2].endswith("w49 ")
+    assert all(total == 100 for _, total, _, _ in ctx.sent)
+
+
+async def test_tokens_then_silence_are_reported_during_the_silence() -> None:
+    """A model that emits a burst and then thinks for a while: the burst's tail must not wait
+    for the next token or the end of the call."""
+    ctx, acc = RecordingContext(), StreamAccumulator()
+    async with reporter(ctx) as progress:
+        token(acc, "a")
+        progress.on_delta(acc)
+        await anyio.sleep(0.001)
+        token(acc, "b")
+        progress.on_delta(acc)  # inside the window: held back
+        assert ctx.values == [1.0]
+        await anyio.sleep(INTERVAL * 4)  # silence
+        assert ctx.values == [1.0, 2.0], "the held-back token went out once the window ended"
+        gap = ctx.sent[1][3] - ctx.sent[0][3]
+        assert gap >= INTERVAL * 0.9, "no more than one notification per interval"
+    assert ctx.values == [1.0, 2.0], "nothing new at exit: no duplicate notification"
+
+
+async def test_steady_stream_is_coalesced_to_about_one_per_interval() -> None:
+    ctx, acc = RecordingContext(), StreamAccumulator()
+    async with reporter(ctx) as progress:
+        for i in range(60):
+            token(acc, f"{i} ")
+            progress.on_delta(acc)
+            await anyio.sleep(INTERVAL / 10)
+    times = [t for _, _, _, t in ctx.sent]
+    assert 3 <= len(times) <= 60 // 10 + 3, times
+    assert all(b - a >= INTERVAL * 0.9 for a, b in zip(times[1:-1], times[2:-1], strict=False))
+    assert ctx.values == sorted(set(ctx.values)) and ctx.values[-1] == 60.0
+
+
+async def test_status_messages_keep_progress_strictly_increasing() -> None:
+    ctx, acc = RecordingContext(), StreamAccumulator()
+    async with reporter(ctx, total=None) as progress:
+        await progress.status("Waiting for a free upstream slot")
+        token(acc, "x")
+        progress.on_delta(acc)
+        await anyio.sleep(INTERVAL * 2)
+        await progress.status("retrying")
+        progress.restart()  # a second round counts on from what was sent
+        acc2 = StreamAccumulator()
+        token(acc2, "y")
+        progress.on_delta(acc2)
+    assert ctx.values == sorted(set(ctx.values)), ctx.values
+    assert [m for _, _, m, _ in ctx.sent][0] == "Waiting for a free upstream slot"
+    assert all(total is None for _, total, _, _ in ctx.sent)
+
+
+async def test_an_error_exit_sends_nothing_more_and_leaves_no_task() -> None:
+    ctx, acc = RecordingContext(), StreamAccumulator()
+    with pytest.raises(RuntimeError):
+        async with reporter(ctx) as progress:
+            token(acc, "a")
+            progress.on_delta(acc)
+            await anyio.sleep(0.01)
+            token(acc, "b")
+            progress.on_delta(acc)  # held back by the window when the error comes
+            raise RuntimeError("upstream failed")
+    await anyio.sleep(INTERVAL * 2)
+    assert ctx.values == [1.0], "no notification after an error exit, not even a late timer"
+    assert progress._timer is None and progress._sending is None
+
+
+async def test_cancelling_the_call_while_a_notification_hangs_is_prompt_and_clean() -> None:
+    """The host cancels the call while its pipe is full: the call must end at once, and the
+    hung send task must not be left pending (no 'Task was destroyed' at shutdown)."""
+    ctx, acc = RecordingContext(), StreamAccumulator()
+    ctx.block = True
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with anyio.move_on_after(0.2) as scope:
+            async with reporter(ctx) as progress:
+                token(acc, "a")
+                progress.on_delta(acc)
+                await anyio.sleep_forever()
+        assert scope.cancelled_caught
+        assert progress._sending is None
+        gc.collect()
+
+
+async def test_without_tokens_nothing_is_sent() -> None:
+    ctx = RecordingContext()
+    async with reporter(ctx):
+        await anyio.sleep(INTERVAL * 2)
+    assert ctx.sent == []
+
+
+def test_hook_signature_is_sync() -> None:
+    """The client calls `on_delta` synchronously for every chunk; it must not return a coroutine."""
+    ctx, acc = RecordingContext(), StreamAccumulator()
+
+    async def main() -> Any:
+        async with reporter(ctx) as progress:
+            token(acc, "a")
+            return progress.on_delta(acc)
+
+    assert anyio.run(main) is None
