@@ -80,6 +80,15 @@ class FwMcpServer(MCPServer[Runtime]):
                 raise ToolError(str(exc.__cause__)) from None  # drop the SDK's "Error executing tool" prefix
             raise
 
+    async def run_stdio_async(self) -> None:
+        """As `MCPServer.run_stdio_async`, over fw_mcp.stdio: event-loop pipes, no thread hop per line."""
+        from fw_mcp.stdio import stdio_transport
+
+        async with stdio_transport() as (read_stream, write_stream):
+            await self._lowlevel_server.run(
+                read_stream, write_stream, self._lowlevel_server.create_initialization_options()
+            )
+
 
 def _refuse_unknown_arguments(arguments: dict[str, Any], schema: dict[str, Any]) -> None:
     known = schema.get("properties", {})
