@@ -1,7 +1,9 @@
 """The `fw-mcp` command. Bare `fw-mcp` is `fw-mcp serve`: MCP over stdio, as hosts start it.
 
 Each subcommand lives in `fw_mcp.commands.<name>`; this module only parses, dispatches, and turns
-errors into one readable line and an exit code: never a traceback.
+errors into one readable line and an exit code: never a traceback. A subcommand's module is imported
+only when that command is on the command line, so serving (what hosts start, and wait for) loads
+none of the others.
 """
 
 from __future__ import annotations
@@ -10,10 +12,11 @@ import argparse
 import logging
 import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
+from importlib import import_module
+from typing import Any, cast
 
-from fw_mcp import __version__
-from fw_mcp.commands import call, doctor, install, models, serve
+from fw_mcp.commands import COMMANDS, serve
 from fw_mcp.commands._common import EXIT_FAILED, EXIT_USAGE
 from fw_mcp.errors import FireworksError, FwMcpError
 from fw_mcp.logs import configure_logging
@@ -52,13 +55,50 @@ SERVE_EXAMPLES = """examples:
   FW_MCP_AUTH_TOKEN=... fw-mcp serve --transport http --host 0.0.0.0 --workers 4
 """
 
-Handler = Callable[[argparse.Namespace], int]
-_COMMANDS: dict[str, Handler] = {
-    "install": install.run,
-    "call": call.run,
-    "doctor": doctor.run,
-    "models": models.run,
-}
+
+class _Commands(argparse._SubParsersAction):  # type: ignore[type-arg]
+    """Subcommand parsers that get their arguments from their module when their command is parsed.
+
+    `fw-mcp --help` needs only each command's one line (fw_mcp.commands.COMMANDS); `fw-mcp doctor ...`
+    imports fw_mcp.commands.doctor, whose `add_arguments` completes the parser before it parses.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._incomplete: set[str] = set()
+
+    def add_command(self, name: str, help: str) -> None:
+        self.add_parser(name, help=help)
+        self._incomplete.add(name)
+
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: Any,
+        option_string: str | None = None,
+    ) -> None:
+        name = values[0]
+        if name in self._incomplete:
+            self._incomplete.discard(name)
+            import_module(f"fw_mcp.commands.{name}").add_arguments(self._name_parser_map[name])
+        super().__call__(parser, namespace, values, option_string)
+
+
+class _Version(argparse._VersionAction):
+    """`--version`, with the installed version read only when it is asked for."""
+
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: Any,
+        option_string: str | None = None,
+    ) -> None:
+        from fw_mcp import __version__
+
+        self.version = f"fw-mcp {__version__}"
+        super().__call__(parser, namespace, values, option_string)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -72,8 +112,8 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
         parents=[top_flags],
     )
-    parser.add_argument("--version", action="version", version=f"fw-mcp {__version__}")
-    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    parser.add_argument("--version", action=_Version)
+    commands = cast(_Commands, parser.add_subparsers(dest="command", metavar="COMMAND", action=_Commands))
     serve_parser = commands.add_parser(
         "serve",
         help="serve MCP (the default command)",
@@ -82,8 +122,8 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     serve.add_flags(serve_parser)  # its defaults are SUPPRESSed: `fw-mcp --port 9 serve` keeps 9
-    for module in (install, call, doctor, models):
-        module.add_parser(commands)
+    for name, help in COMMANDS.items():
+        commands.add_command(name, help)
     return parser
 
 
@@ -92,7 +132,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     command = args.command or "serve"
     configure_logging(None if command == "serve" else os.environ.get("FW_MCP_LOG_LEVEL") or "WARNING")
     try:
-        return _COMMANDS.get(command, serve.run)(args)
+        run = serve.run if command == "serve" else import_module(f"fw_mcp.commands.{command}").run
+        return run(args)
     except KeyboardInterrupt:
         return 130
     except BaseException as exc:  # the top level: every error ends as one line, never a traceback

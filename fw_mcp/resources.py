@@ -13,7 +13,6 @@ from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ResourceError
 from mcp.server.mcpserver.resources import FunctionResource
 
-from fw_mcp.catalogue import fetch_catalogue
 from fw_mcp.errors import FwMcpError
 from fw_mcp.settings import Settings
 
@@ -30,6 +29,8 @@ def register_resources(server: MCPServer, settings: Settings, http: httpx2.Async
     """
 
     async def read_models() -> str:
+        from fw_mcp.catalogue import fetch_catalogue  # on the first read, not when the server starts
+
         try:
             catalogue = await fetch_catalogue(settings, http)
         except FwMcpError as exc:

@@ -28,7 +28,7 @@ __all__ = [
     "add_config_flag",
     "add_simulate_flag",
     "command_settings",
-    "make_parser",
+    "describe",
     "mask_key",
     "simulator_overrides",
 ]
@@ -42,22 +42,14 @@ class UsageError(FwMcpError):
     """A command-line argument was wrong; the message names it and says what to give instead."""
 
 
-def make_parser(
-    commands: argparse._SubParsersAction[argparse.ArgumentParser],
-    name: str,
-    *,
-    help: str,
-    description: str,
-    examples: str,
-) -> argparse.ArgumentParser:
-    """A subcommand parser whose --help ends with examples, laid out as written."""
-    return commands.add_parser(
-        name,
-        help=help,
-        description=textwrap.fill(description, 100),
-        epilog="examples:\n" + examples,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+def describe(parser: argparse.ArgumentParser, *, description: str, examples: str) -> None:
+    """Give a subcommand's parser its description and a --help that ends with examples, laid out as written.
+
+    Its one-line help is in fw_mcp.commands.COMMANDS, where cli.py registers the command.
+    """
+    parser.description = textwrap.fill(description, 100)
+    parser.epilog = "examples:\n" + examples
+    parser.formatter_class = argparse.RawDescriptionHelpFormatter
 
 
 def add_config_flag(

@@ -20,14 +20,14 @@ from fw_mcp.commands._common import (
     add_config_flag,
     add_simulate_flag,
     command_settings,
-    make_parser,
+    describe,
 )
 from fw_mcp.commands._output import STREAMED_TOOLS, Printer
 
 if TYPE_CHECKING:
     from fw_mcp.settings import Settings
 
-__all__ = ["add_parser", "parse_arguments", "run", "typed_value"]
+__all__ = ["add_arguments", "parse_arguments", "run", "typed_value"]
 
 EXAMPLES = """\
   fw-mcp call chat --arg prompt="Explain CRDTs in two sentences." --arg max_tokens=200
@@ -45,11 +45,9 @@ configuration problem.
 """
 
 
-def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    parser = make_parser(
-        commands,
-        "call",
-        help="run one tool from the command line (no host needed)",
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    describe(
+        parser,
         description="Run one fw-mcp tool through the MCP server in-process, exactly as a host's call "
         "runs it. The answer streams to stdout; status and errors go to stderr.",
         examples=EXAMPLES,

@@ -7,7 +7,7 @@ import sys
 from typing import TYPE_CHECKING
 
 from fw_mcp import __version__
-from fw_mcp.commands._common import EXIT_FAILED, EXIT_OK, add_config_flag, make_parser
+from fw_mcp.commands._common import EXIT_FAILED, EXIT_OK, add_config_flag, describe
 
 if TYPE_CHECKING:
     from fw_mcp.catalogue import Catalogue
@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     from fw_mcp.errors import FireworksError
     from fw_mcp.settings import Settings
 
-__all__ = ["add_parser", "diagnose", "render", "run"]
+__all__ = ["add_arguments", "diagnose", "render", "run"]
 
 # One cheap request; a base URL that does not answer within this is reported, not waited for.
 UPSTREAM_TIMEOUT = 20.0
@@ -30,11 +30,9 @@ only its last four characters.
 """
 
 
-def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    parser = make_parser(
-        commands,
-        "doctor",
-        help="check the configuration, the key, the base URL, the folders and the models",
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    describe(
+        parser,
         description="Check what fw-mcp needs: the config file, FIREWORKS_API_KEY (present, and accepted "
         "by Fireworks when the network allows), the base URL, the folders describe_image may read, and "
         "the default models. Prints a table with a fix for each failure.",

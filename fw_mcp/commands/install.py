@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from fw_mcp.commands._common import EXIT_OK, UsageError, add_config_flag, make_parser, mask_key
+from fw_mcp.commands._common import EXIT_OK, UsageError, add_config_flag, describe, mask_key
 from fw_mcp.hosts import (
     HOSTS,
     KEY_INPUT,
@@ -26,7 +26,7 @@ from fw_mcp.hosts import (
 )
 from fw_mcp.hosts.jsonfile import ConfigFile, InvalidConfigFile, backup, read_config, write_atomic
 
-__all__ = ["Plan", "add_parser", "plan_install", "run"]
+__all__ = ["Plan", "add_arguments", "plan_install", "run"]
 
 DEFAULT_NAME = "fireworks"
 ENV_CONFIG = "FW_MCP_CONFIG"  # as in fw_mcp.settings, which is too slow to import for `--help`
@@ -47,11 +47,9 @@ the user profile (Code/User). Claude Code needs no file:
 """
 
 
-def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    parser = make_parser(
-        commands,
-        "install",
-        help="add fw-mcp to Claude Desktop, Cursor or VS Code",
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    describe(
+        parser,
         description="Add (or update) the fw-mcp entry in a host's MCP config file. Other servers and "
         "the file's formatting are kept, a timestamped backup is written first, and running it again "
         "changes nothing. The API key is not written unless you pass --with-key.",

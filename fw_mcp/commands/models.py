@@ -7,12 +7,12 @@ import json
 import sys
 from typing import TYPE_CHECKING
 
-from fw_mcp.commands._common import EXIT_OK, add_config_flag, add_simulate_flag, command_settings, make_parser
+from fw_mcp.commands._common import EXIT_OK, add_config_flag, add_simulate_flag, command_settings, describe
 
 if TYPE_CHECKING:
     from fw_mcp.catalogue import Catalogue, ModelEntry
 
-__all__ = ["add_parser", "render_table", "run"]
+__all__ = ["add_arguments", "render_table", "run"]
 
 EXAMPLES = """\
   fw-mcp models                 a table: text, tools, vision, context, and your aliases/defaults
@@ -21,11 +21,9 @@ EXAMPLES = """\
 """
 
 
-def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    parser = make_parser(
-        commands,
-        "models",
-        help="list the models your key can use",
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    describe(
+        parser,
         description="List the models from Fireworks' /models for the configured key: which suit text, "
         "tools (function calling) and vision, and which the configured aliases and defaults name. "
         "'?' means Fireworks did not say.",

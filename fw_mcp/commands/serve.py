@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import argparse
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from fw_mcp.errors import ConfigError
@@ -86,7 +86,14 @@ class ServeArgs:
     transport: str
     config: str | None
     simulate: bool
-    http: HttpOptions
+    http_flags: dict[str, Any] = field(hash=False)  # HttpOptions' fields
+
+    @property
+    def http(self) -> HttpOptions:
+        """The HTTP options, made when asked for: serving over stdio never imports fw_mcp.http."""
+        from fw_mcp.http.options import HttpOptions
+
+        return HttpOptions(**self.http_flags)
 
 
 def resolve(args: argparse.Namespace) -> ServeArgs:
@@ -95,8 +102,6 @@ def resolve(args: argparse.Namespace) -> ServeArgs:
     Raises:
         ConfigError: an HTTP-only flag was given without `--transport http`.
     """
-    from fw_mcp.http.options import HttpOptions
-
     given = vars(args)
     values = {name: given.get(name, default) for name, default in DEFAULTS.items()}
     if values["transport"] != "http":
@@ -107,14 +112,14 @@ def resolve(args: argparse.Namespace) -> ServeArgs:
         transport=values["transport"],
         config=values["config"],
         simulate=values["simulate"],
-        http=HttpOptions(
-            host=values["host"],
-            port=values["port"],
-            stateless=values["stateless"],
-            workers=values["workers"],
-            insecure_no_auth=values["insecure_no_auth"],
-            simulated=values["simulate"],
-        ),
+        http_flags={
+            "host": values["host"],
+            "port": values["port"],
+            "stateless": values["stateless"],
+            "workers": values["workers"],
+            "insecure_no_auth": values["insecure_no_auth"],
+            "simulated": values["simulate"],
+        },
     )
 
 
