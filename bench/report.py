@@ -113,9 +113,15 @@ def summary(results: dict[str, Any]) -> list[dict[str, Any]]:
             st["ratio"],
             "<= 1.15",
             st["met"],
-            f"spawn to initialize answer: ours {m['ours']} ms, echo {m['echo']} ms; CPU until then "
+            f"median of {st['rounds']} paired runs (p10-p90 {st['paired_ratio_p10_p90']}); spawn to "
+            f"initialize answer: ours {m['ours']} ms, echo {m['echo']} ms; CPU until then "
             f"x{st['cpu_ratio']}; fastest runs x{st.get('ratio_of_minimums')}; "
-            f"fw-mcp imports {st['extra_imports']['modules']} more modules "
+            + (
+                f"instructions (callgrind) x{st['instructions_ratio']}; "
+                if st.get("instructions_ratio")
+                else ""
+            )
+            + f"fw-mcp imports {st['extra_imports']['modules']} more modules "
             f"({st['extra_imports']['self_ms_total']} ms)",
         )
     if mem := results.get("memory"):

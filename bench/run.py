@@ -32,7 +32,7 @@ PLAN: dict[str, dict[str, Any]] = {
     "overhead": {"rounds": (200, 40), "warmup": (10, 5)},
     "concurrency": {"rounds": (8, 3)},
     "streaming": {"calls": (15, 4), "reps": (6, 2)},
-    "startup": {"rounds": (20, 4)},
+    "startup": {"rounds": (30, 4), "instructions": (True, False)},
     "memory": {"calls": (1000, 1000)},
     "http": {"duration": (10.0, 2.5), "warmup": (3.0, 1.0), "single_calls": (20, 8)},
 }
@@ -55,7 +55,11 @@ async def measure(sections: list[str], quick: bool) -> dict[str, Any]:
     with SimProcess(SIM_CMD, latency=PER_CALL_LATENCY) as sim:
         if "startup" in sections:
             t0 = start("startup")
-            results["startup"] = startup.run(sim.base_url, rounds=_n("startup", "rounds", quick))
+            results["startup"] = startup.run(
+                sim.base_url,
+                rounds=_n("startup", "rounds", quick),
+                instructions=_n("startup", "instructions", quick),
+            )
             timings["startup"] = time.monotonic() - t0
         if "overhead" in sections:
             t0 = start("overhead")

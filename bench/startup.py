@@ -1,14 +1,19 @@
 """4. Start-up: spawn to the `initialize` answer, fw-mcp vs the bare echo server, and what it imports.
 
 Timed with a raw pipe (no client library in the way): spawn, write one `initialize` request,
-read one line. The two servers alternate. The CPU time each used until it answered (schedstat,
-all threads) is reported too: on a busy machine it is steadier than wall time. `-X importtime` of both shows which modules fw-mcp
-loads that a bare MCP server does not, grouped by top-level package.
+read one line. The two servers alternate, and the figure is the median of each round's
+ours/echo ratio (the two runs of a round are seconds apart, so a drift of the shared machine
+hits both). The CPU time each used until it answered (schedstat, all threads) is reported too,
+and, where valgrind is installed (full runs), the instructions each executed (callgrind, fixed
+hash seed): a count that the machine's load cannot move. `-X importtime` of both shows which
+modules fw-mcp loads that a bare MCP server does not, grouped by top-level package.
 """
 
 from __future__ import annotations
 
 import json
+import re
+import shutil
 import subprocess
 import time
 from collections import defaultdict
@@ -71,6 +76,40 @@ def time_to_initialize(
     return elapsed, cpu, log.read_text(errors="replace")
 
 
+def instructions_to_initialize(cmds: dict[str, list[str]], env: dict[str, str]) -> dict[str, int] | None:
+    """Instructions each server executes from exec to exit, answering one `initialize` (callgrind;
+    the servers run side by side, ~1 minute). None without valgrind."""
+    if shutil.which("valgrind") is None:
+        return None
+    procs: dict[str, tuple[subprocess.Popen[bytes], Any]] = {}
+    for name, cmd in cmds.items():
+        log = LOG_DIR / f"callgrind-{name}-{time.monotonic_ns()}.log"
+        valgrind = ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", f"--log-file={log}"]
+        proc = subprocess.Popen(
+            [*valgrind, *cmd],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            env={**env, "PYTHONHASHSEED": "0"},
+            cwd=ROOT,
+        )
+        assert proc.stdin is not None
+        proc.stdin.write(INITIALIZE)
+        proc.stdin.flush()
+        procs[name] = (proc, log)
+    counts: dict[str, int] = {}
+    for name, (proc, log) in procs.items():
+        assert proc.stdin is not None and proc.stdout is not None
+        answered = proc.stdout.readline()  # answered before stdin closes: nothing is cancelled
+        proc.stdin.close()
+        proc.wait(600)
+        found = re.search(r"Collected : (\d+)", log.read_text(errors="replace"))
+        if not answered.strip() or not found:
+            return None
+        counts[name] = int(found.group(1))
+    return counts
+
+
 def _parse(stderr: str) -> dict[str, int]:
     out: dict[str, int] = {}
     for line in stderr.splitlines():
@@ -98,32 +137,41 @@ def extra_imports(fw_stderr: str, echo_stderr: str, top: int = 12) -> tuple[list
     return rows, round(sum(by_package.values()) / 1000, 1), len([n for n in fw if n not in echo])
 
 
-def run(base_url: str, *, rounds: int) -> dict[str, Any]:
+def run(base_url: str, *, rounds: int, instructions: bool = True) -> dict[str, Any]:
     env = get_default_environment() | server_env(base_url)
     samples: dict[str, list[float]] = {"ours": [], "echo": []}
     cpu: dict[str, list[float]] = {"ours": [], "echo": []}
+    paired: list[float] = []
     cmds = {"ours": FW_CMD, "echo": ECHO_CMD}
     for cmd in cmds.values():  # warm the page cache and the .pyc files
         time_to_initialize(cmd, env)
     for r in range(rounds):
         order = list(cmds) if r % 2 == 0 else list(reversed(cmds))
+        this_round: dict[str, float] = {}
         for name in order:
             wall, used, _ = time_to_initialize(cmds[name], env)
             samples[name].append(wall)
             cpu[name].append(used)
-    ratio = median(samples["ours"]) / median(samples["echo"])
+            this_round[name] = wall
+        paired.append(this_round["ours"] / this_round["echo"])
+    ratio = median(paired)
     _, _, fw_imports = time_to_initialize(FW_CMD, env, ("-X", "importtime"))
     _, _, echo_imports = time_to_initialize(ECHO_CMD, env, ("-X", "importtime"))
     rows, extra_ms, extra_modules = extra_imports(fw_imports, echo_imports)
+    counted = instructions_to_initialize(cmds, env) if instructions else None
     return {
         "rounds": rounds,
         "median_ms": {k: ms(median(v)) for k, v in samples.items()},
         "p90_ms": {k: ms(quantile(v, 0.9)) for k, v in samples.items()},
         "min_ms": {k: ms(min(v)) for k, v in samples.items()},
         "ratio": round(ratio, 3),
+        "ratio_of_medians": round(median(samples["ours"]) / median(samples["echo"]), 3),
         "ratio_of_minimums": round(min(samples["ours"]) / min(samples["echo"]), 3),
+        "paired_ratio_p10_p90": [round(quantile(paired, 0.1), 3), round(quantile(paired, 0.9), 3)],
         "cpu_median_ms": {k: ms(median(v)) for k, v in cpu.items()},
         "cpu_ratio": round(median(cpu["ours"]) / median(cpu["echo"]), 3),
+        "instructions": counted,
+        "instructions_ratio": round(counted["ours"] / counted["echo"], 3) if counted else None,
         "target": 1.15,
         "met": ratio <= 1.15,
         "extra_imports": {

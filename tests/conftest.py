@@ -57,3 +57,16 @@ def make_settings(base_url: str, key: str | None = TEST_KEY, **overrides: Any) -
 @pytest.fixture
 def settings(simulator: SimulatorServer) -> Settings:
     return make_settings(simulator.base_url)
+
+
+# A JSON-RPC initialize request, for tests that speak the wire protocol without a client library.
+INITIALIZE = {
+    "jsonrpc": "2.0",
+    "id": 1,
+    "method": "initialize",
+    "params": {
+        "protocolVersion": "2025-11-25",
+        "capabilities": {},
+        "clientInfo": {"name": "t", "version": "1"},
+    },
+}

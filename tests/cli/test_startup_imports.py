@@ -15,17 +15,7 @@ from pathlib import Path
 
 from fw_mcp import __version__
 from tests.cli.helpers import ROOT, child_env
-
-INITIALIZE = {
-    "jsonrpc": "2.0",
-    "id": 1,
-    "method": "initialize",
-    "params": {
-        "protocolVersion": "2025-11-25",
-        "capabilities": {},
-        "clientInfo": {"name": "import-check", "version": "0"},
-    },
-}
+from tests.conftest import INITIALIZE
 
 # Packages none of whose modules serving over stdio may import, and single modules likewise.
 NOT_SERVING_PACKAGES = ("fw_mcp.http", "fw_mcp.hosts", "fw_mcp.simulator", "httpcore2", "jwt")

@@ -21,6 +21,7 @@ import mcp
 from mcp.client.streamable_http import streamable_http_client
 from mcp.types import CallToolResult
 
+from tests.conftest import INITIALIZE as INITIALIZE  # re-exported for the HTTP tests
 from tests.conftest import TEST_KEY
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -29,17 +30,6 @@ BOB = "bob-token-fedcba9876543210xyz"
 SERVING = re.compile(r"Serving MCP at (http://\S+/mcp)")
 START_TIMEOUT = 30.0
 JSON_AND_SSE = "application/json, text/event-stream"
-
-INITIALIZE = {
-    "jsonrpc": "2.0",
-    "id": 1,
-    "method": "initialize",
-    "params": {
-        "protocolVersion": "2025-11-25",
-        "capabilities": {},
-        "clientInfo": {"name": "t", "version": "1"},
-    },
-}
 
 
 @dataclass
