@@ -143,6 +143,22 @@ async def test_cancelling_the_call_while_a_notification_hangs_is_prompt_and_clea
         gc.collect()
 
 
+async def test_a_call_that_finished_while_a_notification_hangs_can_still_be_cancelled() -> None:
+    """The host stopped reading (its pipe is full) and then cancels: the wait for the notification
+    in flight must give way to the cancellation, not hold the call open forever."""
+    ctx, acc = RecordingContext(), StreamAccumulator()
+    ctx.block = True
+    start = anyio.current_time()
+    with anyio.move_on_after(0.3) as scope:
+        async with reporter(ctx) as progress:
+            token(acc, "a")
+            progress.on_delta(acc)
+            await anyio.sleep(0.05)  # the notification is going out, and hangs
+    assert scope.cancelled_caught and anyio.current_time() - start < 2
+    await anyio.lowlevel.checkpoint()
+    assert progress._sending is None, "the hung send was stopped too"
+
+
 async def test_without_tokens_nothing_is_sent() -> None:
     ctx = RecordingContext()
     async with reporter(ctx):

@@ -59,11 +59,16 @@ class ProgressReporter:
         if self._timer is not None:
             self._timer.cancel()  # a pending coalescing wait must not delay the result
             self._timer = None
-        if self._sending is not None:
-            if exc_type is not None:
-                self._sending.cancel()
-            with anyio.CancelScope(shield=True):  # a notification already going out goes first
-                await asyncio.wait([self._sending])
+        task = self._sending
+        if task is not None and exc_type is not None:
+            task.cancel()
+            with anyio.CancelScope(shield=True):  # cancelled, it ends at its next step
+                await asyncio.wait([task])
+        elif task is not None:
+            try:
+                await asyncio.wait([task])  # a notification already going out goes first
+            finally:
+                task.cancel()  # a no-op once it is done; stops it if the call is cancelled meanwhile
         if exc_type is None:
             await self._send_tokens()  # the last notification, before the result
 
