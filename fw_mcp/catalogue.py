@@ -13,11 +13,11 @@ from typing import Any
 import httpx2
 
 from fw_mcp.fireworks.client import FireworksClient, create_http_client
+from fw_mcp.registry import TOOLS, Capability
 from fw_mcp.settings import Settings
 
-__all__ = ["TOOLS", "Catalogue", "ModelEntry", "build_catalogue", "fetch_catalogue", "list_models"]
+__all__ = ["Catalogue", "ModelEntry", "build_catalogue", "fetch_catalogue", "list_models"]
 
-TOOLS = ("chat", "extract_json", "call_with_tools", "describe_image")
 MODEL_PREFIX = "accounts/fireworks/models/"
 
 
@@ -53,6 +53,16 @@ class ModelEntry:
     aliases: list[str] = field(default_factory=list)
     default_for: list[str] = field(default_factory=list)
 
+    def supports(self, capability: Capability) -> bool | None:
+        """Whether the model can do what a tool needs; None when Fireworks' list does not say."""
+        if capability is Capability.TEXT:
+            return self.text
+        if capability is Capability.TOOLS:
+            return self.tools
+        if capability is Capability.VISION:
+            return self.vision
+        return None  # the model list has no flag for embeddings or rerank
+
 
 @dataclass(frozen=True)
 class Catalogue:
@@ -78,7 +88,7 @@ class Catalogue:
 
 def build_catalogue(raw: list[dict[str, Any]], settings: Settings) -> Catalogue:
     """Raw `/models` entries -> a sorted catalogue, marking each tool's default and the aliases."""
-    defaults = {tool: settings.resolve_model(None, tool) for tool in TOOLS}
+    defaults = {tool.name: settings.resolve_model(None, tool.model_key) for tool in TOOLS}
     aliases = {alias: settings.resolve_model(alias, "chat") for alias in settings.models.aliases}
     models = sorted((_entry(m, defaults, aliases) for m in raw), key=lambda m: m.name)
     listed = {m.id for m in models}

@@ -20,6 +20,7 @@ from fw_mcp.commands import COMMANDS, serve
 from fw_mcp.commands._common import EXIT_FAILED, EXIT_USAGE
 from fw_mcp.errors import FireworksError, FwMcpError
 from fw_mcp.logs import configure_logging
+from fw_mcp.registry import TOOLS
 
 __all__ = ["build_parser", "main"]
 
@@ -106,8 +107,8 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_flags(top_flags)
     parser = argparse.ArgumentParser(
         prog="fw-mcp",
-        description="An MCP server for Fireworks AI models: chat, extract_json, describe_image, "
-        "call_with_tools; and the commands to install, try and check it.",
+        description=f"An MCP server for Fireworks AI models: {', '.join(t.name for t in TOOLS)}; "
+        "and the commands to install, try and check it.",
         epilog=EXAMPLES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
         parents=[top_flags],

@@ -1,4 +1,4 @@
-"""build_server(): the MCP server with its four tools, its lifespan and its transports.
+"""build_server(): the MCP server with the registry's tools, its lifespan and its transports.
 
 The lifespan owns the process's one HTTP client; tools reach it through `Runtime`.
 """
@@ -21,6 +21,7 @@ from pydantic import ValidationError
 from fw_mcp import __version__
 from fw_mcp.fireworks.client import FireworksClient, create_http_client
 from fw_mcp.prompts import register_prompts
+from fw_mcp.registry import instructions
 from fw_mcp.resources import register_resources
 from fw_mcp.settings import Settings
 from fw_mcp.tools import TOOLS
@@ -30,11 +31,7 @@ __all__ = ["SIMULATED_NOTE", "FwMcpServer", "build_server"]
 
 logger = logging.getLogger(__name__)
 
-INSTRUCTIONS = (
-    "Tools that run open models on Fireworks AI: `chat` for answers, `extract_json` for data that "
-    "must match a JSON Schema, `describe_image` for images (URLs, data URIs, or local files in allowed "
-    "folders), `call_with_tools` to let a model choose function calls. Answers stream as progress."
-)
+INSTRUCTIONS = instructions()
 
 
 class _TextSafeMetadata(FuncMetadata):

@@ -10,11 +10,20 @@ import os
 import tomllib
 from importlib import resources
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from fw_mcp.errors import ConfigError, missing_key_error
+from fw_mcp.registry import model_keys
 
 __all__ = ["Settings", "load_settings", "normalize_base_url"]
 
@@ -39,12 +48,33 @@ class FireworksSection(_Section):
     base_url: str = "https://api.fireworks.ai/inference/v1"
 
 
+ModelName = Annotated[str, Field(min_length=1)]
+
+
 class ModelsSection(_Section):
-    chat: str
-    extract_json: str
-    call_with_tools: str
-    describe_image: str
-    aliases: dict[str, str] = Field(default_factory=dict)
+    """`[models]`: a default model for each key the tool registry names, and `[models.aliases]`.
+
+    In TOML the defaults sit directly under `[models]` (`chat = "deepseek-v3p1"`); here they are
+    gathered in `defaults`, so adding a tool to `fw_mcp.registry` needs no change to this class.
+    """
+
+    defaults: dict[str, ModelName]
+    aliases: dict[str, ModelName] = Field(default_factory=dict)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _gather_defaults(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        defaults = {key: value for key, value in data.items() if key != "aliases"}
+        keys = model_keys()
+        if unknown := sorted(set(defaults) - set(keys)):
+            raise ValueError(
+                f"unknown key {', '.join(unknown)}: [models] takes {', '.join(keys)} and [models.aliases]"
+            )
+        if missing := [key for key in keys if key not in defaults]:
+            raise ValueError(f"no default model for {', '.join(missing)}")
+        return {"defaults": defaults, "aliases": data.get("aliases", {})}
 
 
 class TimeoutsSection(_Section):
@@ -148,9 +178,9 @@ class Settings(_Section):
             raise missing_key_error()
         return self.api_key.get_secret_value()
 
-    def resolve_model(self, name: str | None, tool: str) -> str:
-        """Alias or bare name -> full model id; None -> the tool's configured default."""
-        chosen = name or getattr(self.models, tool)
+    def resolve_model(self, name: str | None, key: str) -> str:
+        """Alias or bare name -> full model id; None -> the default of `[models] key` (a registry model key)."""
+        chosen = name or self.models.defaults[key]
         chosen = self.models.aliases.get(chosen, chosen)
         return chosen if "/" in chosen else MODEL_PREFIX + chosen
 

@@ -13,9 +13,10 @@ from dataclasses import dataclass
 from enum import StrEnum
 from urllib.parse import urlsplit
 
-from fw_mcp.catalogue import TOOLS, Catalogue
+from fw_mcp.catalogue import Catalogue
 from fw_mcp.commands._common import mask_key
 from fw_mcp.errors import ConfigError, FireworksError, FireworksHTTPError, FireworksTransportError
+from fw_mcp.registry import TOOLS, Capability, ToolSpec
 from fw_mcp.settings import ENV_ALLOWED_DIRS, ENV_API_KEY, ENV_BASE_URL, ENV_CONFIG, Settings
 
 __all__ = [
@@ -204,20 +205,30 @@ def check_models(settings: Settings, catalogue: Catalogue | None) -> list[Check]
     """Each tool's default model is listed for this key and suits the tool; aliases point at listed models."""
     if catalogue is None:
         return [Check("models", Status.SKIP, "not checked: the model list is unavailable")]
-    checks = [_check_default(tool, settings.resolve_model(None, tool), catalogue) for tool in TOOLS]
+    checks = [_check_default(tool, settings.resolve_model(None, tool.model_key), catalogue) for tool in TOOLS]
     return [*checks, _check_aliases(catalogue)]
 
 
-def _check_default(tool: str, model: str, catalogue: Catalogue) -> Check:
-    name = f"model {tool}"
+# What a model that lacks a tool's capability cannot do, as doctor says it.
+_LACKS = {
+    Capability.TEXT: "does not chat",
+    Capability.VISION: "does not take images",
+    Capability.TOOLS: "does not support function calling",
+    Capability.EMBEDDINGS: "does not make embeddings",
+    Capability.RERANK: "does not rerank",
+}
+
+
+def _check_default(tool: ToolSpec, model: str, catalogue: Catalogue) -> Check:
+    name = f"model {tool.name}"
     entry = catalogue.find(model)
-    fix = f"Pick one from `fw-mcp models` and set [models] {tool} in your config file ({ENV_CONFIG})."
+    fix = (
+        f"Pick one from `fw-mcp models` and set [models] {tool.model_key} in your config file ({ENV_CONFIG})."
+    )
     if entry is None:
         return Check(name, Status.FAIL, f"{model} is not in this key's model list", fix)
-    if tool == "describe_image" and entry.vision is False:
-        return Check(name, Status.FAIL, f"{entry.name} does not take images", fix)
-    if tool == "call_with_tools" and entry.tools is False:
-        return Check(name, Status.FAIL, f"{entry.name} does not support function calling", fix)
+    if entry.supports(tool.capability) is False:
+        return Check(name, Status.FAIL, f"{entry.name} {_LACKS[tool.capability]}", fix)
     return Check(name, Status.PASS, f"{entry.name} is available")
 
 

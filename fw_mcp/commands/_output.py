@@ -14,11 +14,8 @@ from fw_mcp.commands._common import EXIT_FAILED, EXIT_OK
 if TYPE_CHECKING:
     from mcp.types import CallToolResult
 
-__all__ = ["STREAMED_TOOLS", "Printer", "TailFollower"]
+__all__ = ["Printer", "TailFollower"]
 
-# Tools whose answer is the model's text as it streams. extract_json answers with validated,
-# re-indented JSON and call_with_tools with checked function calls, so their streams are not the answer.
-STREAMED_TOOLS = frozenset({"chat", "describe_image"})
 # Progress messages that report status rather than carry answer text (fw_mcp.fireworks.client).
 _STATUS = re.compile(r"^(Waiting for a free upstream slot|Fireworks answered .+; retrying in )")
 _THINKING = "(thinking) "

@@ -22,7 +22,8 @@ from fw_mcp.commands._common import (
     command_settings,
     describe,
 )
-from fw_mcp.commands._output import STREAMED_TOOLS, Printer
+from fw_mcp.commands._output import Printer
+from fw_mcp.registry import TOOLS, streamed_tools
 
 if TYPE_CHECKING:
     from fw_mcp.settings import Settings
@@ -52,7 +53,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "runs it. The answer streams to stdout; status and errors go to stderr.",
         examples=EXAMPLES,
     )
-    parser.add_argument("tool", metavar="TOOL", nargs="?", help="chat, extract_json, describe_image, ...")
+    parser.add_argument("tool", metavar="TOOL", nargs="?", help=", ".join(t.name for t in TOOLS))
     parser.add_argument(
         "--arg",
         dest="pairs",
@@ -119,7 +120,7 @@ async def _call(
                 )
             )
             return EXIT_FAILED if result.is_error else EXIT_OK
-        printer = Printer(tool in STREAMED_TOOLS, sys.stdout, sys.stderr)
+        printer = Printer(tool in streamed_tools(), sys.stdout, sys.stderr)
         result = await client.call_tool(tool, arguments, progress_callback=printer.on_progress)
     return printer.finish(result)
 

@@ -1,18 +1,13 @@
-"""The MCP tools: one module each, validating arguments and shaping results. No HTTP here."""
+"""The MCP tools: one module each, validating arguments and shaping results. No HTTP here.
+
+Which tools exist is declared in `fw_mcp.registry`; `TOOLS` is that table's functions, loaded.
+"""
 
 from collections.abc import Callable
 from typing import Any
 
-from fw_mcp.tools.call_with_tools import call_with_tools
-from fw_mcp.tools.chat import chat
-from fw_mcp.tools.describe_image import describe_image
-from fw_mcp.tools.extract_json import extract_json
+from fw_mcp.registry import TOOLS as _REGISTRY
 
-TOOLS: dict[str, Callable[..., Any]] = {
-    "chat": chat,
-    "extract_json": extract_json,
-    "describe_image": describe_image,
-    "call_with_tools": call_with_tools,
-}
+TOOLS: dict[str, Callable[..., Any]] = {spec.name: spec.load() for spec in _REGISTRY}
 
 __all__ = ["TOOLS"]

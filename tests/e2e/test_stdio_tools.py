@@ -11,11 +11,12 @@ import jsonschema
 import pytest
 from PIL import Image
 
+from fw_mcp.registry import TOOLS as REGISTRY
 from fw_mcp.simulator import SimulatorServer
 from tests.conftest import TEST_KEY
 from tests.e2e.helpers import server_env, stdio_session, texts
 
-TOOLS = {"chat", "extract_json", "describe_image", "call_with_tools"}
+TOOLS = {tool.name for tool in REGISTRY}  # the server lists exactly what its registry declares
 PERSON = {
     "type": "object",
     "properties": {"name": {"type": "string"}, "age": {"type": "integer", "minimum": 0}},
