@@ -124,10 +124,8 @@ async def resolve_images(
     if pending:
         _return_big_buffers_to_the_os()
     for p in files:
-        p.real, p.stat = await _in_thread(
-            p.name, _locate, p.ref, p.name, allowed, limits.max_image_file_bytes
-        )
-        p.size = p.stat.st_size
+        real, info = await _in_thread(p.name, _locate, p.ref, p.name, allowed, limits.max_image_file_bytes)
+        p.real, p.stat, p.size = real, info, info.st_size
     budget = limits.max_image_payload_bytes
     pending.sort(key=lambda p: p.size)
     for k, p in enumerate(pending):

@@ -165,7 +165,7 @@ def plan_install(host: Host, config: ConfigFile, name: str, launch: Launch, env:
 
 
 def _input_ref() -> str:
-    return "${input:" + KEY_INPUT["id"] + "}"
+    return f"${{input:{KEY_INPUT['id']}}}"
 
 
 def _changes(old: dict[str, Any], new: dict[str, Any]) -> list[str]:

@@ -51,7 +51,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def render_table(catalogue: Catalogue) -> str:
-    rows = [("model", "text", "tools", "vision", "context", "configured as")]
+    rows: list[tuple[str, ...]] = [("model", "text", "tools", "vision", "context", "configured as")]
     rows += [_row(m) for m in catalogue.models]
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]) - 1)]
     lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=False)) + "  " + r[-1] for r in rows]

@@ -19,6 +19,7 @@ from contextlib import asynccontextmanager
 from mcp.server.transport_security import TransportSecuritySettings
 from starlette.applications import Starlette
 from starlette.routing import Route
+from starlette.types import ASGIApp
 
 from fw_mcp.http.apikey import PerRequestKey
 from fw_mcp.http.auth import build_auth
@@ -68,7 +69,7 @@ def create_app(settings: Settings, options: HttpOptions) -> Starlette:
     )
     drain = Drain()
 
-    guarded = PerRequestKey(mcp_app, enabled=http.per_request_api_key)
+    guarded: ASGIApp = PerRequestKey(mcp_app, enabled=http.per_request_api_key)
     guarded = PerTokenConcurrency(guarded, limit=http.max_concurrent_per_token)
     guarded = BodyLimit(guarded, max_bytes=http.max_body_bytes)
     if auth is not None:

@@ -47,7 +47,7 @@ def serve_http(settings: Settings, launch: Launch) -> None:
         "ws": "none",
         "loop": uvicorn_loop(settings),
         "server_header": False,
-        "timeout_graceful_shutdown": settings.http.shutdown_grace,  # type: ignore[dict-item]
+        "timeout_graceful_shutdown": settings.http.shutdown_grace,
     }
     auth = build_auth(settings)  # refuse a bad configuration before anything listens
     check_bind(options, has_auth=auth is not None)

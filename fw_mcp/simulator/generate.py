@@ -107,7 +107,7 @@ def answer_text(body: dict[str, Any], messages: list[dict[str, Any]]) -> str:
     """The content of a text or JSON answer, chosen by response format, tool results and images."""
     name = short_name(body["model"])
     fmt = body.get("response_format") or {}
-    last_user = next((m for m in reversed(messages) if m.get("role") == "user"), {})
+    last_user: dict[str, Any] = next((m for m in reversed(messages) if m.get("role") == "user"), {})
     schema = (fmt.get("json_schema") or {}).get("schema") if fmt.get("type") == "json_schema" else None
     if fmt.get("type") == "json_object" and isinstance(fmt.get("schema"), dict):
         schema = fmt["schema"]  # the older spelling: json_object with a schema

@@ -172,7 +172,7 @@ def pick_type(schema: dict[str, Any], depth: int) -> str:
     """Choose one type: the first listed, except null near the depth cap (it ends recursion)."""
     kind = schema.get("type")
     if isinstance(kind, list):
-        kinds = [k for k in kind if k in TYPE_ORDER] or ["string"]
+        kinds: list[str] = [k for k in kind if k in TYPE_ORDER] or ["string"]
         if depth >= SOFT_DEPTH and "null" in kinds:
             return "null"
         return next((k for k in kinds if k != "null"), kinds[0])
@@ -190,7 +190,9 @@ def pick_type(schema: dict[str, Any], depth: int) -> str:
 def make_string(schema: dict[str, Any], index: int, name: str) -> str:
     """A readable string named after its property, shaped by format and length limits."""
     fmt = schema.get("format")
-    text = STRING_FORMATS.get(fmt, f"example {name}" + (f" {index + 1}" if index else ""))
+    text = STRING_FORMATS.get(
+        fmt if isinstance(fmt, str) else "", f"example {name}" + (f" {index + 1}" if index else "")
+    )
     if isinstance(schema.get("pattern"), str):
         text = matching_candidate(schema["pattern"], text)
     min_len, max_len = schema.get("minLength", 0), schema.get("maxLength")
