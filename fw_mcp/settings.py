@@ -25,7 +25,7 @@ from pydantic import (
 from fw_mcp.errors import ConfigError, missing_key_error
 from fw_mcp.registry import model_keys
 
-__all__ = ["Settings", "load_settings", "normalize_base_url"]
+__all__ = ["ModelsSection", "Settings", "load_settings", "normalize_base_url"]
 
 ENV_API_KEY = "FIREWORKS_API_KEY"
 ENV_BASE_URL = "FIREWORKS_BASE_URL"

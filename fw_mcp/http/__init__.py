@@ -16,3 +16,5 @@ One module per job, composed in `app.py` (outermost first, for a request to /mcp
 # Nothing is imported here: `fw-mcp` over stdio imports fw_mcp.http.options to parse its flags, and
 # importing fw_mcp.http.app from here would load the whole HTTP stack (Starlette routing, auth, PyJWT,
 # cryptography) on every stdio start. Import create_app / create_app_from_env from fw_mcp.http.app.
+
+__all__: list[str] = []
