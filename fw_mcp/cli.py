@@ -14,7 +14,6 @@ import os
 import sys
 from collections.abc import Sequence
 from importlib import import_module
-from typing import Any, cast
 
 from fw_mcp.commands import COMMANDS, serve
 from fw_mcp.commands._common import EXIT_FAILED, EXIT_USAGE
@@ -22,7 +21,7 @@ from fw_mcp.errors import FireworksError, FwMcpError
 from fw_mcp.logs import configure_logging
 from fw_mcp.registry import TOOLS
 
-__all__ = ["build_parser", "main"]
+__all__ = ["main", "parse_args"]
 
 logger = logging.getLogger("fw_mcp")
 
@@ -57,52 +56,26 @@ SERVE_EXAMPLES = """examples:
 """
 
 
-class _Commands(argparse._SubParsersAction):  # type: ignore[type-arg]
-    """Subcommand parsers that get their arguments from their module when their command is parsed.
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    """The command line, parsed, with each subcommand's options loaded only when it is given.
 
-    `fw-mcp --help` needs only each command's one line (fw_mcp.commands.COMMANDS); `fw-mcp doctor ...`
-    imports fw_mcp.commands.doctor, whose `add_arguments` completes the parser before it parses.
+    `fw-mcp --help` needs only each command's one line (fw_mcp.commands.COMMANDS), and serving needs
+    no other command. So a first pass (`parse_known_args`) finds the command; its module's
+    `add_arguments` then completes that command's parser, and the second pass parses for real.
     """
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self._incomplete: set[str] = set()
-
-    def add_command(self, name: str, help: str) -> None:
-        self.add_parser(name, help=help)
-        self._incomplete.add(name)
-
-    def __call__(
-        self,
-        parser: argparse.ArgumentParser,
-        namespace: argparse.Namespace,
-        values: Any,
-        option_string: str | None = None,
-    ) -> None:
-        name = values[0]
-        if name in self._incomplete:
-            self._incomplete.discard(name)
-            import_module(f"fw_mcp.commands.{name}").add_arguments(self._name_parser_map[name])
-        super().__call__(parser, namespace, values, option_string)
+    args = list(sys.argv[1:] if argv is None else argv)
+    parser, incomplete = _build_parser()
+    found, _ = parser.parse_known_args(args)
+    if found.command in incomplete:
+        command = incomplete[found.command]
+        command.add_argument("-h", "--help", action="help", help="show this help message and exit")
+        import_module(f"fw_mcp.commands.{found.command}").add_arguments(command)
+    return parser.parse_args(args)
 
 
-class _Version(argparse._VersionAction):
-    """`--version`, with the installed version read only when it is asked for."""
-
-    def __call__(
-        self,
-        parser: argparse.ArgumentParser,
-        namespace: argparse.Namespace,
-        values: Any,
-        option_string: str | None = None,
-    ) -> None:
-        from fw_mcp import __version__
-
-        self.version = f"fw-mcp {__version__}"
-        super().__call__(parser, namespace, values, option_string)
-
-
-def build_parser() -> argparse.ArgumentParser:
+def _build_parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentParser]]:
+    """The parser, and the commands' parsers still without their options (nor --help, so that the
+    first pass leaves `fw-mcp doctor --help` to the completed parser)."""
     top_flags = argparse.ArgumentParser(add_help=False)
     serve.add_flags(top_flags)
     parser = argparse.ArgumentParser(
@@ -113,8 +86,8 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
         parents=[top_flags],
     )
-    parser.add_argument("--version", action=_Version)
-    commands = cast(_Commands, parser.add_subparsers(dest="command", metavar="COMMAND", action=_Commands))
+    parser.add_argument("--version", action="store_true", help="print the version and exit")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     serve_parser = commands.add_parser(
         "serve",
         help="serve MCP (the default command)",
@@ -123,13 +96,19 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     serve.add_flags(serve_parser)  # its defaults are SUPPRESSed: `fw-mcp --port 9 serve` keeps 9
-    for name, help in COMMANDS.items():
-        commands.add_command(name, help)
-    return parser
+    incomplete = {
+        name: commands.add_parser(name, help=help, add_help=False) for name, help in COMMANDS.items()
+    }
+    return parser, incomplete
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    args = parse_args(argv)
+    if args.version:
+        from fw_mcp import __version__  # read from the installed metadata only when asked for
+
+        print(f"fw-mcp {__version__}")
+        return 0
     command = args.command or "serve"
     configure_logging(None if command == "serve" else os.environ.get("FW_MCP_LOG_LEVEL") or "WARNING")
     try:

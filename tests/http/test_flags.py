@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from fw_mcp.cli import build_parser
+from fw_mcp.cli import parse_args
 from fw_mcp.commands.serve import resolve
 from fw_mcp.errors import ConfigError
 
@@ -19,30 +19,30 @@ from fw_mcp.errors import ConfigError
     ],
 )
 def test_flags_work_before_and_after_the_command(argv: list[str]) -> None:
-    chosen = resolve(build_parser().parse_args(argv))
+    chosen = resolve(parse_args(argv))
     assert chosen.transport == "http"
     assert (chosen.http.host, chosen.http.port, chosen.http.workers) == ("::1", 9, 3)
     assert chosen.http.stateless_http, "N > 1 workers implies --stateless"
 
 
 def test_defaults() -> None:
-    chosen = resolve(build_parser().parse_args(["serve"]))
+    chosen = resolve(parse_args(["serve"]))
     assert chosen.transport == "stdio" and chosen.config is None and not chosen.simulate
     assert (chosen.http.host, chosen.http.port, chosen.http.workers) == ("127.0.0.1", 8000, 1)
     assert not chosen.http.stateless_http and not chosen.http.insecure_no_auth
 
 
 def test_switches_on_either_side() -> None:
-    chosen = resolve(build_parser().parse_args(["--stateless", "serve", "--transport", "http", "--simulate"]))
+    chosen = resolve(parse_args(["--stateless", "serve", "--transport", "http", "--simulate"]))
     assert chosen.http.stateless_http and chosen.simulate and chosen.http.simulated
 
 
 def test_http_only_flags_without_http_say_what_to_add() -> None:
     with pytest.raises(ConfigError, match="--workers only apply to HTTP: add `--transport http`"):
-        resolve(build_parser().parse_args(["serve", "--workers", "2"]))
+        resolve(parse_args(["serve", "--workers", "2"]))
 
 
 def test_workers_must_be_positive(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit):
-        build_parser().parse_args(["--transport", "http", "--workers", "0"])
+        parse_args(["--transport", "http", "--workers", "0"])
     assert "expected a number of processes >= 1" in capsys.readouterr().err
