@@ -6,7 +6,7 @@ The lifespan owns the process's one HTTP client; tools reach it through `Runtime
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any, get_args
 
@@ -14,6 +14,7 @@ import httpx2
 from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError, UnexpectedToolError
+from mcp.server.mcpserver.tools import Tool
 from mcp.server.mcpserver.utilities.func_metadata import FuncMetadata
 from mcp.types import ToolAnnotations
 from pydantic import ValidationError
@@ -39,6 +40,10 @@ class _TextSafeMetadata(FuncMetadata):
 
     That would turn a prompt such as `{"a": 1}` or `null` into an object or None. Decode only
     arguments that cannot be text (lists, objects), so text arrives exactly as sent.
+
+    Works around `FuncMetadata.pre_parse_json` (mcp 2.x), through the public `Tool.fn_metadata`
+    field. Delete it when the SDK leaves `str | None` arguments as sent, or lets a tool opt out of
+    the decoding; tests/test_upstream_contracts.py fails when the SDK stops decoding.
     """
 
     def pre_parse_json(self, data: dict[str, Any]) -> dict[str, Any]:
@@ -62,12 +67,15 @@ SIMULATED_NOTE = (
 class FwMcpServer(MCPServer[Runtime]):
     """MCPServer whose argument refusals are short and name the argument, with no pydantic noise."""
 
+    def __init__(self, name: str, *, tools: list[Tool], **options: Any) -> None:
+        super().__init__(name, tools=tools, **options)
+        self._parameters = {tool.name: tool.parameters for tool in tools}
+
     async def call_tool(
         self, name: str, arguments: dict[str, Any], context: Context[Runtime, Any] | None = None
     ) -> Any:
-        tool = self._tool_manager.get_tool(name)
-        if tool is not None:
-            _refuse_unknown_arguments(arguments, tool.parameters)
+        if (parameters := self._parameters.get(name)) is not None:
+            _refuse_unknown_arguments(arguments, parameters)
         try:
             return await super().call_tool(name, arguments, context)
         except ToolError as exc:
@@ -78,7 +86,13 @@ class FwMcpServer(MCPServer[Runtime]):
             raise
 
     async def run_stdio_async(self) -> None:
-        """As `MCPServer.run_stdio_async`, over fw_mcp.stdio: event-loop pipes, no thread hop per line."""
+        """As `MCPServer.run_stdio_async`, over fw_mcp.stdio: event-loop pipes, no thread hop per line.
+
+        The SDK's method takes no streams, so this repeats its body, reaching the SDK's private
+        `_lowlevel_server` (mcp 2.x). Delete it when `run_stdio_async` accepts streams, or when the
+        SDK's stdio transport stops handing each line to a worker thread (bench/README.md, "What the
+        profiling found"); tests/test_upstream_contracts.py fails if the attribute changes.
+        """
         from fw_mcp.stdio import stdio_transport
 
         async with stdio_transport() as (read_stream, write_stream):
@@ -154,18 +168,21 @@ def build_server(
         version=__version__,
         instructions=INSTRUCTIONS,
         lifespan=lifespan,
+        tools=[_tool(name, fn) for name, fn in TOOLS.items()],
     )
     if simulated:
         server.middleware.append(_label_simulated)
-    annotations = ToolAnnotations(read_only_hint=True, destructive_hint=False, open_world_hint=True)
-    for name, fn in TOOLS.items():
-        server.add_tool(fn, name=name, annotations=annotations)
-        tool = server._tool_manager.get_tool(name)
-        assert tool is not None
-        tool.fn_metadata = _TextSafeMetadata.model_construct(**dict(tool.fn_metadata))
     register_resources(server, settings, http)
     register_prompts(server)
     return server
+
+
+def _tool(name: str, fn: Callable[..., Any]) -> Tool:
+    """The SDK's Tool for one of ours: read-only upstream calls, text arguments never JSON-decoded."""
+    annotations = ToolAnnotations(read_only_hint=True, destructive_hint=False, open_world_hint=True)
+    tool = Tool.from_function(fn, name=name, annotations=annotations)
+    tool.fn_metadata = _TextSafeMetadata.model_construct(**dict(tool.fn_metadata))
+    return tool
 
 
 async def _label_simulated(ctx: ServerRequestContext[Any, Any], call_next: CallNext) -> HandlerResult:

@@ -7,7 +7,11 @@ through `loop.connect_read_pipe` / `connect_write_pipe` over private duplicates 
 
 Explicit streams make the SDK skip its fd claim, so `stdio_transport()` does it itself: while serving,
 fd 0 reads the null device and fd 1 writes to stderr, so stray prints and children cannot corrupt the
-JSON-RPC wire. Both fds, and their O_NONBLOCK flag, are restored on exit.
+JSON-RPC wire. Both fds, and their O_NONBLOCK flag, are restored on exit. This claim repeats the
+SDK's private `mcp.server.stdio._claim_fd` (mcp 2.x), which it cannot call: delete `_claim` and
+`_release` when the SDK claims the fds for explicit streams too, or exposes its claim; delete this
+whole module when the SDK's own transport stops handing each line to a worker thread.
+tests/test_upstream_contracts.py fails when the SDK starts claiming for explicit streams.
 
 The fast path is taken only when it is safe (see `_refusal`); otherwise the SDK's own transport runs.
 """
@@ -29,7 +33,7 @@ from typing import TYPE_CHECKING, Any, TypeAlias, cast
 import anyio
 from mcp.server.stdio import stdio_server
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # types only: the SDK exports no public name for the streams its server runs on
     from mcp.shared._stream_protocols import ReadStream, WriteStream
     from mcp.shared.message import SessionMessage
 
