@@ -16,7 +16,7 @@ into `isError` results, and the CLI into a clean exit message.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from fw_mcp.fireworks.stream import Completion
@@ -77,13 +77,20 @@ class FireworksError(FwMcpError):
 class FireworksTransportError(FireworksError):
     """No usable answer: connection refused, DNS, TLS, or a timeout before the first token."""
 
-    def __init__(self, what: str, base_url: str) -> None:
+    def __init__(self, what: str, base_url: str, proxy_setting: str | None = None) -> None:
         self.what = what
         self.base_url = base_url
+        self.proxy_setting = proxy_setting  # the variable naming the proxy it went through, if any
         super().__init__(what)
 
     def __str__(self) -> str:
         tries = f" after {self.attempts} attempts" if self.attempts > 1 else ""
+        if self.proxy_setting:
+            return (
+                f"Could not get an answer from Fireworks at {self.base_url} through the proxy set by "
+                f"{self.proxy_setting}{tries}: {self.what}. Check {self.proxy_setting} (the proxy's "
+                "address, user and password), or list the host in NO_PROXY to connect directly."
+            )
         return (
             f"Could not get an answer from Fireworks at {self.base_url}{tries}: {self.what}. "
             "Check the network and FIREWORKS_BASE_URL; if Fireworks is slow, try again or raise "
@@ -138,9 +145,6 @@ class _PartialResultError(FireworksError):
         self.reason = reason
         self.partial = partial
         super().__init__(reason)
-
-    def partial_dict(self) -> dict[str, Any]:
-        return {} if self.partial is None else {"text": self.partial.text}
 
 
 class StreamInterrupted(_PartialResultError):

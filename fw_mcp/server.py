@@ -26,7 +26,7 @@ from fw_mcp.registry import instructions
 from fw_mcp.resources import register_resources
 from fw_mcp.settings import Settings
 from fw_mcp.tools import TOOLS
-from fw_mcp.tools.runtime import Runtime
+from fw_mcp.tools.runtime import CallWatcher, Runtime
 
 __all__ = ["SIMULATED_NOTE", "FwMcpServer", "build_server"]
 
@@ -141,9 +141,15 @@ def _short(value: Any) -> str:
 
 
 def build_server(
-    settings: Settings, *, http: httpx2.AsyncClient | None = None, simulated: bool = False
+    settings: Settings,
+    *,
+    http: httpx2.AsyncClient | None = None,
+    simulated: bool = False,
+    watcher: CallWatcher | None = None,
 ) -> FwMcpServer:
     """The server for these settings. `http` lets tests hand in a client; otherwise one is made.
+
+    `watcher` sees each call's output and client events as data (`fw-mcp call` renders them).
 
     `simulated` (serve --simulate) labels every result, so nobody mistakes the simulator for a model.
     """
@@ -157,7 +163,8 @@ def build_server(
             return made[-1]
 
         try:
-            yield Runtime(settings=settings, client=FireworksClient(settings, http or make_client))
+            fireworks = FireworksClient(settings, http or make_client)
+            yield Runtime(settings=settings, client=fireworks, watcher=watcher)
         finally:
             for client in made:
                 await client.aclose()

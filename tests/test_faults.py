@@ -71,7 +71,7 @@ async def test_503_then_success(simulator: SimulatorServer) -> None:
         result = await call(client, progress=progress)
     assert not result.is_error
     assert statuses(simulator) == [503, 200]
-    assert any("retrying" in (m or "") for _, m in progress), "the host hears about the retry"
+    assert any("trying again" in (m or "") for _, m in progress), "the host hears about the retry"
 
 
 async def test_persistent_500_gives_up_after_the_policy_and_says_so(simulator: SimulatorServer) -> None:

@@ -9,6 +9,7 @@ import pytest
 
 from fw_mcp.fireworks.client import FireworksClient, create_http_client
 from fw_mcp.fireworks.stream import MalformedChunk, StreamAccumulator, split_think
+from fw_mcp.fireworks.wire import ChatRequest, UserMessage
 from tests.conftest import TEST_KEY, VECTORS, make_settings
 
 
@@ -73,6 +74,9 @@ def test_unclosed_think_block_is_all_reasoning() -> None:
     assert split_think("no tags") == ("no tags", None)
 
 
+REQUEST = ChatRequest(model="m", messages=[UserMessage(content="hi")])
+
+
 @pytest.mark.parametrize("chunk", [[], "x", {"choices": "nope"}, {"error": {"message": "boom"}}])
 def test_malformed_chunks_are_refused(chunk: object) -> None:
     with pytest.raises(MalformedChunk):
@@ -104,7 +108,7 @@ async def test_client_parses_vectors_from_the_wire(vector: str, text: str) -> No
 
     settings = make_settings("http://fireworks.test/inference")
     async with create_http_client(settings, transport=httpx2.MockTransport(handler)) as http:
-        done = await FireworksClient(settings, http).chat({"model": "m", "messages": []})
+        done = await FireworksClient(settings, http).chat(REQUEST)
     assert done.text == text
 
 
@@ -117,7 +121,7 @@ async def test_client_accepts_a_non_streamed_json_completion() -> None:
         return httpx2.Response(200, headers={"content-type": "application/json"}, content=raw)
 
     async with create_http_client(settings, transport=httpx2.MockTransport(handler)) as http:
-        done = await FireworksClient(settings, http).chat({"model": "m", "messages": []})
+        done = await FireworksClient(settings, http).chat(REQUEST)
     assert [(c.name, json.loads(c.arguments)) for c in done.tool_calls] == [
         ("get_weather", {"location": "Paris"})
     ]

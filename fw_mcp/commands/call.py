@@ -1,8 +1,9 @@
 """`fw-mcp call TOOL`: run one tool without a host, through the MCP server itself (in-process).
 
-The answer streams to stdout from the tool's progress notifications, as a host would see them;
-status, the account line and errors go to stderr, so `fw-mcp call ... > answer.txt` keeps only the
-answer. `--json` is the machine mode: JSON arguments in, the whole CallToolResult as JSON out.
+The answer streams to stdout as it arrives (the printer watches the call's output and the client's
+events as data, `fw_mcp.commands._output`); status, the account line and errors go to stderr, so
+`fw-mcp call ... > answer.txt` keeps only the answer. `--json` is the machine mode: JSON arguments
+in, the whole CallToolResult as JSON out.
 """
 
 from __future__ import annotations
@@ -105,7 +106,9 @@ async def _call(
 
     from fw_mcp.server import build_server
 
-    async with mcp.Client(build_server(settings, simulated=simulated)) as client:
+    printer = Printer(tool in streamed_tools(), sys.stdout, sys.stderr)
+    watcher = None if json_args is not None else printer
+    async with mcp.Client(build_server(settings, simulated=simulated, watcher=watcher)) as client:
         tools = {t.name: t for t in (await client.list_tools()).tools}
         if tool not in tools:
             raise UsageError(f"Unknown tool {tool!r}. This server has: {', '.join(tools)}.")
@@ -120,8 +123,8 @@ async def _call(
                 )
             )
             return EXIT_FAILED if result.is_error else EXIT_OK
-        printer = Printer(tool in streamed_tools(), sys.stdout, sys.stderr)
-        result = await client.call_tool(tool, arguments, progress_callback=printer.on_progress)
+        printer.start()
+        result = await client.call_tool(tool, arguments)
     return printer.finish(result)
 
 

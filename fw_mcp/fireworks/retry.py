@@ -12,11 +12,10 @@ from collections.abc import Mapping
 
 from fw_mcp.settings import RetriesSection
 
-__all__ = ["NEVER_RETRY", "backoff_delay", "retry_after_seconds", "should_retry_status"]
+__all__ = ["backoff_delay", "retry_after_seconds", "should_retry_status"]
 
 # 408 timeout, 409 conflict, 429 rate limit, and every 5xx (503 on serverless is load shedding).
 _RETRY_STATUSES = frozenset({408, 409, 429})
-NEVER_RETRY = frozenset({400, 401, 402, 403, 404, 412, 413})
 
 
 def should_retry_status(status: int, headers: Mapping[str, str], is_rate_limit: bool) -> bool:
@@ -65,4 +64,4 @@ def backoff_delay(
     if asked is not None and 0 <= asked <= policy.max_retry_after:
         return asked
     jitter = 1 - 0.25 * (rng or random).random()
-    return min(policy.backoff_base * 2**retry_number, policy.backoff_max) * jitter
+    return float(min(policy.backoff_base * 2**retry_number, policy.backoff_max) * jitter)

@@ -1,6 +1,8 @@
 """Turn streamed chat-completion chunks into one answer: text, reasoning, tool calls, usage.
 
-Pure data handling (no I/O), so every wire vector can be replayed through it in a unit test.
+Pure data handling (no I/O), so every wire vector can be replayed through it in a unit test. The
+answer and reasoning are also split as they arrive (`ThinkSplitter`), so what is shown while the
+model writes (a progress tail, the CLI's stream) costs the size of each delta, not of the text so far.
 """
 
 from __future__ import annotations
@@ -8,13 +10,24 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["Completion", "MalformedChunk", "StreamAccumulator", "ToolCall", "Usage", "split_think"]
+from fw_mcp.fireworks.failures import MalformedResponse
+
+__all__ = [
+    "Completion",
+    "MalformedChunk",
+    "StreamAccumulator",
+    "ThinkSplitter",
+    "ToolCall",
+    "Usage",
+    "split_think",
+    "tail_of",
+]
 
 _THINK_OPEN = "<think>"
 _THINK_CLOSE = "</think>"
 
 
-class MalformedChunk(ValueError):
+class MalformedChunk(MalformedResponse):
     """A streamed event that is not a chat-completion chunk (or is an error event)."""
 
 
@@ -85,6 +98,81 @@ def split_think(raw: str) -> tuple[str, str | None]:
     return answer.lstrip(), thought.strip()
 
 
+def tail_of(parts: list[str], limit: int) -> str:
+    """The last `limit` characters of `"".join(parts)`, reading only the parts it needs."""
+    taken: list[str] = []
+    size = 0
+    for part in reversed(parts):
+        taken.append(part)
+        size += len(part)
+        if size >= limit:
+            break
+    return "".join(reversed(taken))[-limit:] if limit else ""
+
+
+class ThinkSplitter:
+    """`split_think` done incrementally: content deltas in, answer and thought pieces out.
+
+    The final answer is still `split_think` over the whole text (it is exact by definition); this
+    gives the same text piece by piece while it streams, to show it without re-joining it.
+    """
+
+    def __init__(self) -> None:
+        self.answer: list[str] = []
+        self.thought: list[str] = []
+        self._state = "start"  # start -> answer | think -> after
+        self._held = ""  # start: the text before we know whether it opens <think>; think: a maybe-split tag
+
+    def feed(self, piece: str) -> None:
+        if self._state == "answer":
+            self.answer.append(piece)
+        elif self._state == "start":
+            self._start(piece)
+        elif self._state == "think":
+            self._think(piece)
+        else:
+            self._after(piece)
+
+    def thought_so_far(self) -> list[str]:
+        """The thought pieces, with the few characters held back in case they start `</think>`."""
+        return [*self.thought, self._held] if self._state == "think" and self._held else self.thought
+
+    def _start(self, piece: str) -> None:
+        held = self._held + piece
+        stripped = held.lstrip()
+        if not stripped or (len(stripped) < len(_THINK_OPEN) and _THINK_OPEN.startswith(stripped)):
+            self._held = held  # undecided yet
+            return
+        self._held = ""
+        if stripped.startswith(_THINK_OPEN):
+            self._state = "think"
+            self._think(stripped[len(_THINK_OPEN) :])
+        else:
+            self._state = "answer"
+            self.answer.append(held)
+
+    def _think(self, piece: str) -> None:
+        held = self._held + piece
+        end = held.find(_THINK_CLOSE)
+        if end < 0:
+            keep = len(_THINK_CLOSE) - 1  # the start of a closing tag split across deltas
+            self._held = held[-keep:]
+            if held[:-keep]:
+                self.thought.append(held[:-keep])
+            return
+        self._held = ""
+        if end:
+            self.thought.append(held[:end])
+        self._state = "after"
+        self._after(held[end + len(_THINK_CLOSE) :])
+
+    def _after(self, piece: str) -> None:
+        if not self.answer:
+            piece = piece.lstrip()  # split_think: the answer after </think> starts at its first word
+        if piece:
+            self.answer.append(piece)
+
+
 @dataclass
 class StreamAccumulator:
     """Applies chunks in order. `tokens` counts deltas that carried new output (a token estimate)."""
@@ -96,6 +184,7 @@ class StreamAccumulator:
     _content: list[str] = field(default_factory=list)
     _reasoning: list[str] = field(default_factory=list)
     _tool_calls: dict[int, ToolCall] = field(default_factory=dict)
+    _split: ThinkSplitter = field(default_factory=ThinkSplitter)
 
     def apply(self, chunk: Any) -> bool:
         """Apply one parsed chunk; True if it carried new output.
@@ -131,6 +220,7 @@ class StreamAccumulator:
         grew = False
         if isinstance(content := delta.get("content"), str) and content:
             self._content.append(content)
+            self._split.feed(content)
             grew = True
         if isinstance(reasoning := delta.get("reasoning_content"), str) and reasoning:
             self._reasoning.append(reasoning)
@@ -158,6 +248,22 @@ class StreamAccumulator:
     @property
     def received_output(self) -> bool:
         return self.tokens > 0
+
+    @property
+    def has_text(self) -> bool:
+        """Answer text (not reasoning) has arrived."""
+        return bool(self._split.answer)
+
+    @property
+    def answer_pieces(self) -> list[str]:
+        """The answer so far, in pieces as they arrived (reasoning split out); read, do not change."""
+        return self._split.answer
+
+    def tails(self, limit: int) -> tuple[str, str]:
+        """(last `limit` characters of the answer, of the reasoning) so far, without re-joining either."""
+        thought = self._split.thought_so_far()
+        reasoning = [*self._reasoning[-limit:], "\n", *thought[-limit:]] if thought else self._reasoning
+        return tail_of(self._split.answer, limit), tail_of(reasoning, limit).lstrip("\n")
 
     def visible(self) -> tuple[str, str | None]:
         """(answer so far, reasoning so far), think-tags split out."""

@@ -3,9 +3,15 @@
 Every time a request is queued or a response closed, httpcore2's pool asks each idle kept-alive
 connection whether the server has hung up (`get_extra_info("is_readable")`). Through httpcore2's
 anyio stream that question rebuilds anyio's socket attribute table each time (a `getpeername`
-system call and enum conversions) before the one `poll` that answers it. With dozens of idle
-connections and hundreds of calls in flight that was ~15% of the server's CPU. The stream here
-finds its socket once and asks only the `poll`; everything else is httpcore2's, unchanged.
+system call and enum conversions) before the one `poll` that answers it; under many calls in
+flight that was a large share of the server's CPU (bench/README.md). The stream here finds its
+socket once and asks only the `poll`; everything else is httpcore2's, unchanged.
+
+Workaround of a private interface: httpcore2's `AsyncConnectionPool` takes a `network_backend`, but
+httpx2's `AsyncHTTPTransport` has no parameter to pass one through, so `install_probe` sets the
+pool's `_network_backend` after construction. It can go when httpx2 accepts a network backend (or
+when httpcore2's anyio stream answers `is_readable` without rebuilding its attributes).
+tests/test_transport.py fails loudly if httpcore2 or httpx2 change under it.
 """
 
 # ruff: noqa: ASYNC109  (the `timeout` parameters are httpcore2's stream interface, not ours to change)
@@ -21,7 +27,7 @@ from typing import Any, Protocol
 import httpcore2
 import httpx2
 
-__all__ = ["pooled_transport"]
+__all__ = ["install_probe", "pooled_transport", "probe_installed"]
 
 logger = logging.getLogger(__name__)
 
@@ -98,15 +104,33 @@ class _ProbedBackend(httpcore2.AsyncNetworkBackend):
 
 
 def pooled_transport(limits: httpx2.Limits) -> httpx2.AsyncHTTPTransport:
-    """httpx2's default transport (TLS verification, env certificates) with the cheap probe.
-
-    httpx2 takes no network backend, so the pool's is set after construction; should a future
-    httpcore2 rename that attribute, the transport stays httpx2's stock one (slower, still correct).
-    """
+    """httpx2's default transport (TLS verification, env certificates, no proxy) with the cheap probe."""
     transport = httpx2.AsyncHTTPTransport(limits=limits)
+    _probe(transport)
+    return transport
+
+
+def install_probe(client: httpx2.AsyncClient) -> None:
+    """Give the client's direct transport (the one used where no proxy applies) the cheap probe.
+
+    Proxied requests keep httpx2's proxy transports untouched. Should httpx2 or httpcore2 rename
+    what this reaches into, the client keeps httpx2's stock transport (slower, still correct).
+    """
+    transport = getattr(client, "_transport", None)
+    if isinstance(transport, httpx2.AsyncHTTPTransport):
+        _probe(transport)
+    else:  # pragma: no cover - only with an httpx2 this code was not written for
+        logger.debug("httpx2's client has no _transport; using its stock idle-connection probe")
+
+
+def probe_installed(transport: httpx2.AsyncBaseTransport) -> bool:
+    pool = getattr(transport, "_pool", None)
+    return isinstance(getattr(pool, "_network_backend", None), _ProbedBackend)
+
+
+def _probe(transport: httpx2.AsyncHTTPTransport) -> None:
     pool = getattr(transport, "_pool", None)
     if isinstance(pool, httpcore2.AsyncConnectionPool) and hasattr(pool, "_network_backend"):
         pool._network_backend = _ProbedBackend()
     else:  # pragma: no cover - only with an httpcore2 this code was not written for
         logger.debug("httpcore2's pool has no _network_backend; using its stock idle-connection probe")
-    return transport

@@ -13,6 +13,15 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from fw_mcp.errors import InvalidArgument
+from fw_mcp.fireworks.wire import (
+    AssistantMessage,
+    ChatMessage,
+    SystemMessage,
+    ToolCallOut,
+    ToolMessage,
+    UserMessage,
+)
+from fw_mcp.fireworks.wire import FunctionCall as WireFunctionCall
 
 __all__ = [
     "MaxTokens",
@@ -123,7 +132,7 @@ ReasoningEffort = Annotated[
 
 def build_messages(
     prompt: str | None, messages: list[Message] | None, system: str | None
-) -> list[dict[str, Any]]:
+) -> list[ChatMessage]:
     """Exactly one of prompt/messages, checked for role order; returns the wire messages."""
     if (prompt is None) == (messages is None):
         which = "both were given" if prompt is not None else "neither was given"
@@ -131,13 +140,13 @@ def build_messages(
     if prompt is not None:
         if not prompt.strip():
             raise InvalidArgument("prompt", "is empty; say what you want the model to do.")
-        turns = [{"role": "user", "content": prompt}]
+        turns: list[ChatMessage] = [UserMessage(content=prompt)]
     else:
         assert messages is not None
         _check_order(messages)
         turns = [_wire_message(m) for m in messages]
     if system is not None:
-        turns.insert(0, {"role": "system", "content": system})
+        turns.insert(0, SystemMessage(content=system))
     return turns
 
 
@@ -175,25 +184,25 @@ def _check_tool_reply(m: Message, where: str, open_calls: set[str]) -> None:
         raise InvalidArgument(f"{where}.content", "a tool message needs the tool's result as text.")
 
 
-def _wire_message(m: Message) -> dict[str, Any]:
-    wire: dict[str, Any] = {"role": m.role, "content": m.content}
-    if m.tool_calls:
-        wire["tool_calls"] = [
-            {
-                "id": c.id,
-                "type": "function",
-                "function": {
-                    "name": c.function.name,
-                    "arguments": c.function.arguments
-                    if isinstance(c.function.arguments, str)
-                    else json.dumps(c.function.arguments),
-                },
-            }
-            for c in m.tool_calls
+def _wire_message(m: Message) -> ChatMessage:
+    """An argument message (checked by `_check_order`) as the wire message it stands for."""
+    if m.role == "assistant":
+        calls = [
+            ToolCallOut(
+                id=c.id,
+                function=WireFunctionCall(name=c.function.name, arguments=_text(c.function.arguments)),
+            )
+            for c in m.tool_calls or []
         ]
-    if m.tool_call_id is not None:
-        wire["tool_call_id"] = m.tool_call_id
-    return wire
+        return AssistantMessage(content=m.content, tool_calls=calls or None)
+    content = m.content or ""
+    if m.role == "tool":
+        return ToolMessage(content=content, tool_call_id=m.tool_call_id or "")
+    return SystemMessage(content=content) if m.role == "system" else UserMessage(content=content)
+
+
+def _text(arguments: str | dict[str, Any]) -> str:
+    return arguments if isinstance(arguments, str) else json.dumps(arguments)
 
 
 def check_input_size(limit: int, *parts: Any) -> None:
@@ -226,8 +235,3 @@ def stop_list(stop: str | list[str] | None) -> list[str] | None:
     if len(stops) > 4:
         raise InvalidArgument("stop", f"at most 4 stop sequences are allowed ({len(stops)} given).")
     return stops
-
-
-def sampling(**values: Any) -> dict[str, Any]:
-    """Only the fields the caller set: Fireworks uses the model's own defaults for the rest."""
-    return {k: v for k, v in values.items() if v is not None}

@@ -7,14 +7,16 @@ The functions are not run here: the calls come back, each parsed and checked aga
 from __future__ import annotations
 
 import json
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, cast
 
 from mcp.server.mcpserver import Context
-from mcp.types import CallToolResult, TextContent
+from mcp.types import CallToolResult
 from pydantic import BaseModel, ConfigDict, Field
 
 from fw_mcp.errors import InvalidArgument
 from fw_mcp.fireworks.stream import Completion, ToolCall
+from fw_mcp.fireworks.wire import ChatRequest, FunctionDefinition, NamedToolChoice, ToolDefinition
+from fw_mcp.fireworks.wire import ToolChoice as WireToolChoice
 from fw_mcp.tools.arguments import (
     MaxTokens,
     Messages,
@@ -24,10 +26,9 @@ from fw_mcp.tools.arguments import (
     Temperature,
     build_messages,
     check_input_size,
-    sampling,
 )
 from fw_mcp.tools.job import Job, tool_errors
-from fw_mcp.tools.results import UsageOut, cap, footer, length_note
+from fw_mcp.tools.results import UsageOut, cap, content_blocks, footer, length_note
 from fw_mcp.tools.schemas import schema_problems, validator_for_schema
 
 __all__ = ["call_with_tools"]
@@ -126,21 +127,21 @@ async def call_with_tools(
     settings = ctx.request_context.lifespan_context.settings
     specs = _specs(tools, settings.limits.max_tools)
     turns = build_messages(prompt, messages, system)
-    check_input_size(settings.limits.max_input_chars, turns, [json.dumps(s.parameters) for s in specs])
+    check_input_size(
+        settings.limits.max_input_chars, [t.wire() for t in turns], [json.dumps(s.parameters) for s in specs]
+    )
     resolved = settings.resolve_model(model, "call_with_tools")
-    body: dict[str, Any] = {
-        "model": resolved,
-        "messages": turns,
-        "tools": [_wire_tool(s) for s in specs],
-        **sampling(
-            tool_choice=_wire_choice(tool_choice, specs),
-            parallel_tool_calls=parallel_tool_calls,
-            temperature=temperature,
-            max_tokens=max_tokens,
-        ),
-    }
-    async with Job(ctx, "call_with_tools", max_tokens) as job:
-        completion = await job.complete(body)
+    request = ChatRequest(
+        model=resolved,
+        messages=turns,
+        tools=[_wire_tool(s) for s in specs],
+        tool_choice=_wire_choice(tool_choice, specs),
+        parallel_tool_calls=parallel_tool_calls,
+        temperature=temperature,
+        max_tokens=max_tokens,
+    )
+    async with Job(ctx, max_tokens) as job:
+        completion = await job.complete(request)
     return _result(completion, resolved, specs, job.cap())
 
 
@@ -163,20 +164,20 @@ def _specs(tools: list[ToolSpec], limit: int) -> list[FunctionSpec]:
     return specs
 
 
-def _wire_tool(spec: FunctionSpec) -> dict[str, Any]:
-    function: dict[str, Any] = {"name": spec.name, "parameters": spec.parameters}
-    if spec.description:
-        function["description"] = spec.description
-    return {"type": "function", "function": function}
+def _wire_tool(spec: FunctionSpec) -> ToolDefinition:
+    function = FunctionDefinition(
+        name=spec.name, description=spec.description or None, parameters=spec.parameters
+    )
+    return ToolDefinition(function=function)
 
 
-def _wire_choice(choice: str | None, specs: list[FunctionSpec]) -> str | dict[str, Any] | None:
-    if choice is None or choice in ("auto", "none", "required"):
-        return choice
+def _wire_choice(choice: str | None, specs: list[FunctionSpec]) -> WireToolChoice:
+    if choice in (None, "auto", "none", "required"):
+        return cast(WireToolChoice, choice)
     if choice == "any":
         return "required"
     if choice in {s.name for s in specs}:
-        return {"type": "function", "function": {"name": choice}}
+        return NamedToolChoice.of(choice)
     names = ", ".join(s.name for s in specs)
     raise InvalidArgument(
         "tool_choice", f"{choice!r} is not auto, none, required, or one of the tools ({names})."
@@ -218,13 +219,9 @@ def _result(completion: Completion, model: str, specs: list[FunctionSpec], limit
     notes = length_note(completion.finish_reason)
     if cut:
         notes.append(f"Note: the text was cut to {limit:,} characters ([limits] max_result_chars).")
-    blocks = [
-        _render_calls(calls),
-        text,
-        footer(payload["model"], completion.finish_reason, payload["usage"], notes),
-    ]
+    account = footer(payload["model"], completion.finish_reason, payload["usage"], notes)
     return CallToolResult(
-        content=[TextContent(type="text", text=b) for b in blocks if b], structured_content=payload
+        content=content_blocks([_render_calls(calls), text], account), structured_content=payload
     )
 
 

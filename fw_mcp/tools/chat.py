@@ -7,6 +7,7 @@ from typing import Annotated, Any
 from mcp.server.mcpserver import Context
 from mcp.types import CallToolResult
 
+from fw_mcp.fireworks.wire import ChatRequest
 from fw_mcp.tools.arguments import (
     MaxTokens,
     Messages,
@@ -20,7 +21,6 @@ from fw_mcp.tools.arguments import (
     TopP,
     build_messages,
     check_input_size,
-    sampling,
     stop_list,
 )
 from fw_mcp.tools.job import Job, tool_errors
@@ -52,20 +52,18 @@ async def chat(
     """
     settings = ctx.request_context.lifespan_context.settings
     turns = build_messages(prompt, messages, system)
-    check_input_size(settings.limits.max_input_chars, turns)
+    check_input_size(settings.limits.max_input_chars, [t.wire() for t in turns])
     resolved = settings.resolve_model(model, "chat")
-    body: dict[str, Any] = {
-        "model": resolved,
-        "messages": turns,
-        **sampling(
-            temperature=temperature,
-            top_p=top_p,
-            top_k=top_k,
-            max_tokens=max_tokens,
-            stop=stop_list(stop),
-            reasoning_effort=reasoning_effort,
-        ),
-    }
-    async with Job(ctx, "chat", max_tokens) as job:
-        completion = await job.complete(body)
+    request = ChatRequest(
+        model=resolved,
+        messages=turns,
+        temperature=temperature,
+        top_p=top_p,
+        top_k=top_k,
+        max_tokens=max_tokens,
+        stop=stop_list(stop),
+        reasoning_effort=reasoning_effort,
+    )
+    async with Job(ctx, max_tokens) as job:
+        completion = await job.complete(request)
     return answer_result(completion, resolved, job.cap())

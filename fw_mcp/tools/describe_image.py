@@ -13,8 +13,9 @@ from mcp.types import CallToolResult
 from pydantic import Field
 
 from fw_mcp.errors import InvalidArgument
+from fw_mcp.fireworks.wire import ChatRequest, ImagePart, TextPart, UserMessage
 from fw_mcp.images import resolve_images
-from fw_mcp.tools.arguments import MaxTokens, Model, check_input_size, sampling
+from fw_mcp.tools.arguments import MaxTokens, Model, check_input_size
 from fw_mcp.tools.job import Job, tool_errors
 from fw_mcp.tools.results import ChatResult, answer_result
 
@@ -64,11 +65,11 @@ async def describe_image(
     parts = await resolve_images(refs, settings, argument="image" if images is None else "images")
     resolved = settings.resolve_model(model, "describe_image")
     # Images before the text: some vision models (Llama 3.2 Vision) require that order.
-    body: dict[str, Any] = {
-        "model": resolved,
-        "messages": [{"role": "user", "content": [*parts, {"type": "text", "text": question}]}],
-        **sampling(max_tokens=max_tokens),
-    }
-    async with Job(ctx, "describe_image", max_tokens) as job:
-        completion = await job.complete(body)
+    content: list[ImagePart | TextPart] = [
+        *(ImagePart.model_validate(p) for p in parts),
+        TextPart(text=question),
+    ]
+    request = ChatRequest(model=resolved, messages=[UserMessage(content=content)], max_tokens=max_tokens)
+    async with Job(ctx, max_tokens) as job:
+        completion = await job.complete(request)
     return answer_result(completion, resolved, job.cap())

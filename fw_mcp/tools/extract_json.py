@@ -12,14 +12,23 @@ import re
 from typing import Annotated, Any
 
 from mcp.server.mcpserver import Context
-from mcp.types import CallToolResult, TextContent
+from mcp.types import CallToolResult
 from pydantic import BaseModel, Field
 
 from fw_mcp.errors import InvalidModelOutput
 from fw_mcp.fireworks.stream import Completion, Usage
-from fw_mcp.tools.arguments import MaxTokens, Model, check_input_size, sampling
+from fw_mcp.fireworks.wire import (
+    AssistantMessage,
+    ChatMessage,
+    ChatRequest,
+    JsonSchemaFormat,
+    JsonSchemaSpec,
+    SystemMessage,
+    UserMessage,
+)
+from fw_mcp.tools.arguments import MaxTokens, Model, check_input_size
 from fw_mcp.tools.job import Job, tool_errors
-from fw_mcp.tools.results import UsageOut, cap, footer
+from fw_mcp.tools.results import UsageOut, cap, content_blocks, footer
 from fw_mcp.tools.schemas import schema_problems, validator_for_schema
 
 __all__ = ["extract_json"]
@@ -89,22 +98,22 @@ async def extract_json(
     check_input_size(settings.limits.max_input_chars, text, instructions, json.dumps(schema))
     resolved = settings.resolve_model(model, "extract_json")
     messages = _messages(text, schema, instructions)
-    body = {
-        "model": resolved,
-        "messages": messages,
-        "response_format": {
-            "type": "json_schema",
-            "json_schema": {"name": _schema_name(schema), "schema": schema},
-        },
-        **sampling(max_tokens=max_tokens),
-    }
-    async with Job(ctx, "extract_json", max_tokens) as job:
-        first = await job.complete(body)
+    request = ChatRequest(
+        model=resolved,
+        messages=messages,
+        response_format=JsonSchemaFormat(
+            json_schema=JsonSchemaSpec(name=_schema_name(schema), schema=schema)
+        ),
+        max_tokens=max_tokens,
+    )
+    async with Job(ctx, max_tokens) as job:
+        first = await job.complete(request)
         data, problem = _problem(first.text, validator)
         usage, final = first.usage, first
         if problem is not None and first.finish_reason != "length":
             job.progress.restart()
-            final = await job.complete({**body, "messages": [*messages, *_repair_turns(first.text, problem)]})
+            repair = [*messages, *_repair_turns(first.text, problem)]
+            final = await job.complete(request.model_copy(update={"messages": repair}))
             usage = _sum(usage, final.usage)
             data, problem = _problem(final.text, validator)
     if problem is not None:
@@ -112,20 +121,18 @@ async def extract_json(
     return _result(data, final, resolved, usage, repaired=final is not first, limit=job.cap())
 
 
-def _messages(text: str, schema: dict[str, Any], instructions: str | None) -> list[dict[str, Any]]:
+def _messages(text: str, schema: dict[str, Any], instructions: str | None) -> list[ChatMessage]:
     system = SYSTEM if not instructions else f"{SYSTEM}\n\nInstructions: {instructions}"
     user = f"JSON Schema:\n{json.dumps(schema)}\n\nText:\n{text}"
-    return [{"role": "system", "content": system}, {"role": "user", "content": user}]
+    return [SystemMessage(content=system), UserMessage(content=user)]
 
 
-def _repair_turns(answer: str, problem: str) -> list[dict[str, Any]]:
+def _repair_turns(answer: str, problem: str) -> list[ChatMessage]:
     return [
-        {"role": "assistant", "content": answer},
-        {
-            "role": "user",
-            "content": f"That answer does not match the schema: {problem}. Reply with only the "
-            "corrected JSON.",
-        },
+        AssistantMessage(content=answer),
+        UserMessage(
+            content=f"That answer does not match the schema: {problem}. Reply with only the corrected JSON."
+        ),
     ]
 
 
@@ -165,7 +172,5 @@ def _result(
     )
     if repaired:
         notes.append("Note: the first answer did not match the schema; a repair round fixed it.")
-    blocks = [text, footer(model, final.finish_reason, payload["usage"], notes)]
-    return CallToolResult(
-        content=[TextContent(type="text", text=b) for b in blocks], structured_content=payload
-    )
+    account = footer(model, final.finish_reason, payload["usage"], notes)
+    return CallToolResult(content=content_blocks([text], account), structured_content=payload)

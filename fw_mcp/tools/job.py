@@ -1,6 +1,6 @@
 """One tool call's upstream work: a shared deadline, progress, and errors turned into results.
 
-Tools stay free of HTTP: they build a request body and call `Job.complete`, which the client serves.
+Tools stay free of HTTP: they build a request model and call `Job.complete`, which the client serves.
 """
 
 from __future__ import annotations
@@ -17,7 +17,10 @@ from mcp.server.mcpserver.exceptions import ToolError
 from mcp.types import CallToolResult
 
 from fw_mcp.errors import DeadlineExceeded, FwMcpError, StreamInterrupted
-from fw_mcp.fireworks.stream import Completion
+from fw_mcp.fireworks.client import CallOptions
+from fw_mcp.fireworks.events import ClientEvent
+from fw_mcp.fireworks.stream import Completion, StreamAccumulator
+from fw_mcp.fireworks.wire import ChatRequest
 from fw_mcp.tools.progress import ProgressReporter
 from fw_mcp.tools.results import partial_result
 from fw_mcp.tools.runtime import Runtime, api_key_of, runtime_of
@@ -29,15 +32,14 @@ P = ParamSpec("P")
 
 
 class Job:
-    """Use as `async with Job(ctx, tool, max_tokens) as job: completion = await job.complete(body)`."""
+    """Use as `async with Job(ctx, max_tokens) as job: completion = await job.complete(request)`."""
 
-    def __init__(self, ctx: Context[Any, Any], tool: str, max_tokens: int | None) -> None:
+    def __init__(self, ctx: Context[Any, Any], max_tokens: int | None) -> None:
         self.runtime: Runtime = runtime_of(ctx)
         self.settings = self.runtime.settings
-        self.tool = tool
         self.deadline = anyio.current_time() + self.settings.timeouts.total
         self.progress = ProgressReporter(ctx, self.settings.limits.progress_interval, max_tokens)
-        self._api_key = api_key_of(ctx)
+        self._options = CallOptions(api_key=api_key_of(ctx), deadline=self.deadline, on_event=self._on_event)
 
     async def __aenter__(self) -> Job:
         await self.progress.__aenter__()
@@ -48,14 +50,19 @@ class Job:
     ) -> None:
         await self.progress.__aexit__(exc_type, exc, tb)
 
-    async def complete(self, body: dict[str, Any]) -> Completion:
-        return await self.runtime.client.chat(
-            body,
-            on_delta=self.progress.on_delta,
-            on_status=self.progress.status,
-            deadline=self.deadline,
-            api_key=self._api_key,
-        )
+    async def complete(self, request: ChatRequest) -> Completion:
+        on_delta = self.progress.on_delta if self.runtime.watcher is None else self._on_delta
+        return await self.runtime.client.chat(request, on_delta=on_delta, options=self._options)
+
+    def _on_delta(self, acc: StreamAccumulator) -> None:
+        self.progress.on_delta(acc)
+        if self.runtime.watcher is not None:
+            self.runtime.watcher.on_delta(acc)
+
+    async def _on_event(self, event: ClientEvent) -> None:
+        await self.progress.event(event)
+        if self.runtime.watcher is not None:
+            await self.runtime.watcher.on_event(event)
 
     def cap(self) -> int:
         return self.settings.limits.max_result_chars

@@ -16,9 +16,11 @@ from typing import Any
 import anyio
 from mcp.server.mcpserver import Context
 
+from fw_mcp.errors import FireworksError, FireworksHTTPError, FireworksTransportError
+from fw_mcp.fireworks.events import ClientEvent, FirstOutput, Retrying, WaitingForSlot
 from fw_mcp.fireworks.stream import StreamAccumulator
 
-__all__ = ["ProgressReporter"]
+__all__ = ["ProgressReporter", "describe_event"]
 
 logger = logging.getLogger(__name__)
 
@@ -109,6 +111,12 @@ class ProgressReporter:
         self._offset = self._sent_tokens
         self._acc = None
 
+    async def event(self, event: ClientEvent) -> None:
+        """The client's event, in words for the host (none for the first output: tokens say it)."""
+        message = describe_event(event)
+        if message is not None:
+            await self.status(message)
+
     async def status(self, message: str) -> None:
         """A message while no tokens flow (queued, retrying); still strictly increasing."""
         self._sent_statuses += 1
@@ -120,9 +128,8 @@ class ProgressReporter:
             return
         self._sent_tokens = self._offset + acc.tokens
         self._last_sent = asyncio.get_running_loop().time()
-        text, reasoning = acc.visible()
-        tail = text[-_TAIL:] if text else f"(thinking) {(reasoning or '')[-_TAIL:]}"
-        await self._notify(tail)
+        text, reasoning = acc.tails(_TAIL)
+        await self._notify(text if text else f"(thinking) {reasoning}")
 
     async def _notify(self, message: str) -> None:
         """Progress is a bonus channel: a host that went away must not fail the call."""
@@ -133,3 +140,30 @@ class ProgressReporter:
 
     def _progress_value(self) -> float:
         return float(self._sent_tokens + self._sent_statuses)
+
+
+def describe_event(event: ClientEvent) -> str | None:
+    """A client event as one line for a person; None when there is nothing to say."""
+    if isinstance(event, WaitingForSlot):
+        return f"Waiting for a free upstream slot ({event.in_flight} requests in flight)."
+    if isinstance(event, Retrying):
+        return (
+            f"{describe_failure(event.cause)}; trying again in {event.delay:.1f} s "
+            f"(attempt {event.attempt + 1} of {event.of})."
+        )
+    if isinstance(event, FirstOutput):
+        return None
+    raise AssertionError(f"unknown event {event!r}")  # pragma: no cover
+
+
+def describe_failure(cause: FireworksError) -> str:
+    """What went wrong with an attempt, without claiming Fireworks answered when nothing did."""
+    if isinstance(cause, FireworksHTTPError):
+        if cause.is_rate_limit:
+            return f"Fireworks is rate limiting (HTTP {cause.status_code})"
+        if cause.status_code >= 500:
+            return f"Fireworks is busy or failing (HTTP {cause.status_code})"
+        return f"Fireworks refused the request (HTTP {cause.status_code})"
+    if isinstance(cause, FireworksTransportError):
+        return f"No answer from Fireworks ({cause.what})"
+    return "The request failed"

@@ -10,15 +10,27 @@ from __future__ import annotations
 
 from typing import Any
 
-from mcp.types import CallToolResult, TextContent
+from mcp.types import CallToolResult, ContentBlock, TextContent
 from pydantic import BaseModel, Field
 
 from fw_mcp.errors import DeadlineExceeded, StreamInterrupted
 from fw_mcp.fireworks.stream import Completion
 
-__all__ = ["ChatResult", "UsageOut", "answer_result", "cap", "footer", "partial_result"]
+__all__ = [
+    "ACCOUNT_META",
+    "ChatResult",
+    "UsageOut",
+    "answer_result",
+    "cap",
+    "content_blocks",
+    "footer",
+    "partial_result",
+]
 
 MODEL_PREFIX = "accounts/fireworks/models/"
+# Marks the block that accounts for the call (model, tokens, notes), so a client such as `fw-mcp call`
+# can tell it from the answer without reading its text.
+ACCOUNT_META = {"fw-mcp/part": "account"}
 
 
 class UsageOut(BaseModel):
@@ -53,6 +65,12 @@ def footer(model: str, finish_reason: str | None, usage: dict[str, int], notes: 
         f"({usage['cached_tokens']} cached) + {usage['completion_tokens']} completion = {usage['total_tokens']}]"
     )
     return "\n".join([*notes, line])
+
+
+def content_blocks(parts: list[str], account: str) -> list[ContentBlock]:
+    """The result's text blocks: the non-empty `parts`, then the account line, marked as such."""
+    blocks: list[ContentBlock] = [TextContent(type="text", text=p) for p in parts if p]
+    return [*blocks, TextContent(type="text", text=account, _meta=ACCOUNT_META)]
 
 
 def length_note(finish_reason: str | None) -> list[str]:
@@ -101,9 +119,9 @@ def _result(payload: dict[str, Any], notes: list[str], *, is_error: bool) -> Cal
     blocks = [payload["text"]] if not is_error else [notes[0], "Partial answer:\n" + payload["text"]]
     if payload.get("reasoning"):
         blocks.append("Reasoning:\n" + payload["reasoning"])
-    blocks.append(footer(payload["model"], payload["finish_reason"], payload["usage"], notes[is_error:]))
+    account = footer(payload["model"], payload["finish_reason"], payload["usage"], notes[is_error:])
     return CallToolResult(
-        content=[TextContent(type="text", text=b) for b in blocks if b],
+        content=content_blocks(blocks, account),
         structured_content=payload,
         is_error=is_error,
     )

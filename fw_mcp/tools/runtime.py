@@ -1,16 +1,29 @@
-"""What every tool call needs from the process: settings and the one Fireworks client."""
+"""What every tool call needs from the process: settings, the one Fireworks client, and any watcher."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from mcp.server.mcpserver import Context
 
 from fw_mcp.fireworks.client import FireworksClient
+from fw_mcp.fireworks.events import ClientEvent
+from fw_mcp.fireworks.stream import StreamAccumulator
 from fw_mcp.settings import Settings
 
-__all__ = ["Runtime", "runtime_of"]
+__all__ = ["CallWatcher", "Runtime", "api_key_of", "runtime_of"]
+
+
+class CallWatcher(Protocol):
+    """Sees every call's output and client events as data, besides the host's progress messages.
+
+    `fw-mcp call` is one: it runs the server in-process and renders these for a terminal.
+    """
+
+    def on_delta(self, acc: StreamAccumulator) -> None: ...
+
+    async def on_event(self, event: ClientEvent) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -19,10 +32,13 @@ class Runtime:
 
     settings: Settings
     client: FireworksClient
+    watcher: CallWatcher | None = None
 
 
 def runtime_of(ctx: Context[Any, Any]) -> Runtime:
-    return ctx.request_context.lifespan_context
+    runtime = ctx.request_context.lifespan_context
+    assert isinstance(runtime, Runtime)
+    return runtime
 
 
 def api_key_of(ctx: Context[Any, Any]) -> str | None:

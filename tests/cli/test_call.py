@@ -10,7 +10,6 @@ import time
 
 import pytest
 
-from fw_mcp.commands._output import TailFollower
 from fw_mcp.commands.call import typed_value
 from fw_mcp.simulator import SimulatorServer
 from tests.cli.helpers import ROOT, Cli, child_env, sim_env, spawn
@@ -121,27 +120,74 @@ def test_retry_status_goes_to_stderr_not_into_the_answer(cli: Cli, sim_shell: Si
     ran = cli("call", "chat", "--arg", "prompt=hello")
     assert ran.code == 0, ran.err
     assert ran.out == "Simulated answer from deepseek-v3p1: hello\n"
-    assert "fw-mcp: Fireworks answered HTTP 429; retrying" in ran.err
+    retry_lines = [line for line in ran.err.splitlines() if "again" in line]
+    assert retry_lines == [
+        "fw-mcp: Fireworks is rate limiting (HTTP 429); trying again in 0.0 s (attempt 2 of 3)."
+    ]
     assert len(sim_shell.sim.requests) == 2
+
+
+def test_a_retry_after_no_answer_does_not_say_fireworks_answered(
+    cli: Cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("FIREWORKS_API_KEY", "fw_TESTKEY_0123456789abcdef")
+    monkeypatch.setenv("FIREWORKS_BASE_URL", "http://127.0.0.1:9/inference/v1")
+    ran = cli("call", "chat", "--arg", "prompt=hello")
+    assert ran.code == 1
+    retry_lines = [line for line in ran.err.splitlines() if "trying again" in line]
+    assert len(retry_lines) == 2, ran.err  # one line per retry: no log line repeating it
+    assert all(
+        line.startswith("fw-mcp: No answer from Fireworks (could not connect)") for line in retry_lines
+    )
+    assert "answered" not in ran.err.split("Could not get an answer")[0]
+
+
+def _call_with_stderr_on_a_terminal(base_url: str) -> tuple[int, bytes, bytes]:
+    """`fw-mcp call chat` with stdout piped and stderr on a pseudo-terminal, as in a shell `> file`."""
+    import pty
+
+    master, slave = pty.openpty()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "fw_mcp", "call", "chat", "--arg", "prompt=hi"],
+        env=child_env(sim_env(base_url)),
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=slave,
+    )
+    os.close(slave)
+    err = b""
+    while True:
+        try:
+            chunk = os.read(master, 65536)
+        except OSError:  # the child closed the terminal (EIO on Linux)
+            break
+        if not chunk:
+            break
+        err += chunk
+    out, _ = proc.communicate(timeout=60)
+    os.close(master)
+    return proc.returncode, out, err
+
+
+def test_a_terminal_shows_a_waiting_line_until_the_first_token(simulator: SimulatorServer) -> None:
+    simulator.sim.enqueue({"reply": {"content": "a b c"}, "delay": 0.3})
+    code, out, err = _call_with_stderr_on_a_terminal(simulator.base_url)
+    assert code == 0, err
+    assert out == b"a b c\n"
+    waiting = err.index(b"waiting for the model's first token")
+    assert err.index(b"\r\x1b[K", waiting) > waiting, "the waiting line is cleared once the answer starts"
+
+
+def test_a_pipe_gets_no_waiting_line(simulator: SimulatorServer) -> None:
+    ran = spawn("call", "chat", "--arg", "prompt=hi", env=sim_env(simulator.base_url))
+    assert ran.code == 0, ran.err
+    assert "waiting" not in ran.err and "\x1b" not in ran.err
 
 
 def test_simulate_needs_no_key_and_labels_the_answer(cli: Cli) -> None:
     ran = cli("call", "--simulate", "chat", "--arg", "prompt=hi")
     assert ran.code == 0 and ran.out.startswith("Simulated answer")
     assert "SIMULATED" in ran.err
-
-
-@pytest.mark.parametrize("step", [1, 3, 10, 25])  # words between messages; 25 ~ 130 chars
-@pytest.mark.parametrize("period", [4, 7, 60, 1000])
-def test_tail_follower_rebuilds_text_from_overlapping_tails(step: int, period: int) -> None:
-    """Progress carries the last 160 characters and a token count; repetitive text must not fool it."""
-    words = [f"w{i % period}" for i in range(300)]
-    text = " ".join(words)
-    follower, shown = TailFollower(), ""
-    for n in range(step, len(words) + step, step):
-        so_far = " ".join(words[:n])
-        shown += follower.feed(so_far[-160:], tokens=float(min(n, len(words))))
-    assert shown == text
 
 
 @pytest.mark.parametrize(

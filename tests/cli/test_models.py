@@ -86,7 +86,11 @@ async def test_list_models_maps_errors_and_redacts_the_key(simulator: SimulatorS
         with pytest.raises(FireworksHTTPError) as caught:
             await list_models(http, settings)
         assert caught.value.status_code == 403 and key not in str(caught.value)
-        simulator.sim.enqueue({"path": "/models", "status": 200, "body_text": "<html>login</html>"})
+        # An answer that is not a model list is a transport failure, retried as the policy says.
+        simulator.sim.enqueue(
+            {"path": "/models", "status": 200, "body_text": "<html>login</html>", "times": 3}
+        )
         with pytest.raises(FireworksTransportError, match="not answer a JSON model list"):
             await list_models(http, settings)
+        assert len(simulator.sim.requests) == 4, "the 403 once, the non-list three times"
         assert len(await list_models(http, settings)) == 11
