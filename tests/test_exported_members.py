@@ -18,7 +18,20 @@ import fw_mcp
 PUBLIC: dict[str, list[str]] = {
     "fw_mcp": ["__version__"],
     # Update with the client's exports when they land (issue 10: typed requests and events).
-    "fw_mcp.fireworks": [],
+    "fw_mcp.fireworks": [
+        "CallOptions",
+        "ClientEvent",
+        "Completion",
+        "EventHook",
+        "FireworksClient",
+        "FirstOutput",
+        "Retrying",
+        "StreamAccumulator",
+        "ToolCall",
+        "Usage",
+        "WaitingForSlot",
+        "create_http_client",
+    ],
     "fw_mcp.tools": ["TOOLS"],
     # Imports nothing on purpose: serving over stdio must not load the HTTP stack (see its docstring).
     "fw_mcp.http": [],
