@@ -1,9 +1,10 @@
 """Thread-free stdio for the MCP server: asyncio pipe transports under the SDK's `stdio_server`.
 
 The SDK wraps stdin/stdout with `anyio.wrap_file`, so every line read and every write+flush is a
-hop to a worker thread (about 8% of the server's CPU under load). Here the SDK still parses and
-serialises (`stdio_server(stdin=..., stdout=...)`); only the byte I/O moves onto the event loop,
-through `loop.connect_read_pipe` / `connect_write_pipe` over private duplicates of fds 0 and 1.
+hop to a worker thread (a large share of the server's CPU under load; bench/README.md has the
+figures). Here the SDK still parses and serialises (`stdio_server(stdin=..., stdout=...)`); only
+the byte I/O moves onto the event loop, through `loop.connect_read_pipe` / `connect_write_pipe`
+over private duplicates of fds 0 and 1.
 
 Explicit streams make the SDK skip its fd claim, so `stdio_transport()` does it itself: while serving,
 fd 0 reads the null device and fd 1 writes to stderr, so stray prints and children cannot corrupt the

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import sys
 
 import pytest
 
@@ -25,7 +26,7 @@ def test_auto_means_uvloop_when_installed_and_asyncio_forces_the_standard_loop()
 
 
 def test_asking_for_uvloop_without_it_is_refused_with_the_fix(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(eventloop, "_uvloop_installed", lambda: False)
+    monkeypatch.setitem(sys.modules, "uvloop", None)  # what `import uvloop` sees where it is not installed
     settings = make_settings("http://127.0.0.1:9/inference/v1", server={"event_loop": "uvloop"})
     with pytest.raises(ConfigError, match="pip install uvloop"):
         eventloop.anyio_backend_options(settings)

@@ -9,7 +9,7 @@ from typing import Any
 
 from fw_mcp.errors import InvalidArgument
 
-# jsonschema (with referencing and attrs) costs ~40 ms to import: loaded on first use, not at start-up.
+# jsonschema (with referencing and attrs) is slow to import: loaded on first use, not at start-up.
 
 __all__ = ["schema_problems", "validator_for_schema"]
 

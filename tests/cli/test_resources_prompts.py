@@ -11,8 +11,7 @@ import pytest
 from mcp.shared.exceptions import MCPError
 
 from fw_mcp.fireworks.client import create_http_client
-from fw_mcp.prompts import register_prompts
-from fw_mcp.resources import MODELS_URI, register_resources
+from fw_mcp.resources import MODELS_URI
 from fw_mcp.server import build_server
 from fw_mcp.settings import Settings
 from fw_mcp.simulator import SimulatorServer
@@ -21,15 +20,9 @@ from tests.conftest import make_settings
 
 @asynccontextmanager
 async def connect(settings: Settings) -> AsyncIterator[mcp.Client]:
-    """The server as hosts see it: build_server() with the resource and the prompts registered."""
-    async with create_http_client(settings) as http:
-        server = build_server(settings, http=http)
-        if not await server.list_resources():  # until build_server() registers them itself
-            register_resources(server, settings, http)
-        if not await server.list_prompts():
-            register_prompts(server)
-        async with mcp.Client(server) as client:
-            yield client
+    """The server as hosts see it, over one HTTP client the test owns."""
+    async with create_http_client(settings) as http, mcp.Client(build_server(settings, http=http)) as client:
+        yield client
 
 
 async def user_message(client: mcp.Client, name: str, arguments: dict[str, str]) -> str:

@@ -4,14 +4,17 @@ default asyncio loop and on uvloop."""
 
 from __future__ import annotations
 
+import fcntl
 import io
 import itertools
 import json
 import os
 import re
 import socket
+import struct
 import subprocess
 import sys
+import termios
 import threading
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -27,6 +30,7 @@ from anyio.abc import Process
 from fw_mcp.simulator import SimulatorServer
 from fw_mcp.stdio import LineReader, PipeWriter, open_pipes
 from tests.e2e.helpers import ROOT, server_env
+from tests.http.helpers import until
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX pipes and fds")
 
@@ -89,6 +93,11 @@ async def wired(**water: int) -> AsyncIterator[tuple[LineReader, PipeWriter, Hos
         host.close(host.r)
 
 
+def unread(fd: int) -> int:
+    """Bytes written into a pipe and not read yet (FIONREAD; Linux answers on either end)."""
+    return int(struct.unpack("i", fcntl.ioctl(fd, termios.FIONREAD, b"\0" * 4))[0])
+
+
 def in_thread(target: Callable[[], None]) -> threading.Thread:
     thread = threading.Thread(target=target, daemon=True)
     thread.start()
@@ -113,7 +122,7 @@ def test_reader_yields_exactly_the_lines_the_sdk_text_layer_yields(loop: str) ->
                 cuts = [*range(0, 200, 7), *range(200, len(data), 65536), len(data)]
                 for start, end in itertools.pairwise(cuts):
                     os.write(host.w, data[start:end])
-                    await anyio.sleep(0.001)
+                    await until(lambda: unread(host.w) == 0)  # read before the next: pieces arrive apart
                 host.close(host.w)
 
             async with anyio.create_task_group() as tg:
@@ -141,7 +150,9 @@ def test_reader_stops_reading_on_a_backlog_of_complete_lines_and_catches_up(loop
                 host.close(host.w)
 
             thread = in_thread(play_host)
-            await anyio.sleep(0.3)  # nobody consumes: reading must stop, so the host blocks
+            # Nobody consumes: reading must stop. (LineReader's own flag: asyncio offers no public
+            # "is reading" on a protocol's transport.) Without flow control this wait fails.
+            await until(lambda: reader._paused)
             held = written[0]
             with anyio.fail_after(20):
                 got = [line async for line in reader]
@@ -186,7 +197,7 @@ def test_writer_waits_for_a_slow_host_and_close_delivers_everything(loop: str) -
             def play_host() -> None:
                 while chunk := os.read(host.r, 65536):
                     received.extend(chunk)
-                    time.sleep(0.0005)  # a slow host
+                    time.sleep(0.0005)  # a slow host: pacing the reads, not waiting for anything
 
             thread = in_thread(play_host)
             unsent: list[int] = []
@@ -230,7 +241,7 @@ def test_a_write_blocked_on_a_full_pipe_fails_when_the_host_leaves(loop: str) ->
         async with wired() as (_, writer, host), anyio.create_task_group() as tg:
 
             async def hang_up() -> None:
-                await anyio.sleep(0.3)
+                await until(lambda: unread(host.r) > 0)  # bytes in the pipe: the write now waits to drain
                 host.close(host.r)
 
             tg.start_soon(hang_up)
@@ -409,7 +420,7 @@ async def test_batched_and_fragmented_requests_are_all_answered(
             call = rpc("tools/call", 5, {"name": "chat", "arguments": {"prompt": "in pieces"}})
             for i in range(0, len(call), 9):
                 await proc.stdin.send(call[i : i + 9])
-                await anyio.sleep(0.002)
+                await anyio.sleep(0.002)  # pacing, so the server reads fragments: nothing is waited for
             replies |= await read_replies(proc.stdout, {5}, out)
             await proc.stdin.aclose()
             assert await exit_code(proc) == 0
