@@ -195,8 +195,16 @@ class Settings(_Section):
 
 
 def normalize_base_url(url: str) -> str:
-    """Accept both spellings: `https://host/inference` and `https://host/inference/v1`."""
+    """Every spelling people use for the API base, as the URL fw-mcp calls.
+
+    The host alone (`https://api.fireworks.ai`, how the official SDK reads FIREWORKS_BASE_URL) gets
+    `/inference/v1`; any other path not ending in `/v1` (`.../inference`) gets `/v1`; a trailing
+    slash is ignored.
+    """
     url = url.strip().rstrip("/")
+    scheme, sep, rest = url.partition("://")
+    if sep and "/" not in rest:
+        return url + "/inference/v1"
     return url if url.endswith("/v1") else url + "/v1"
 
 

@@ -39,6 +39,10 @@ def test_bare_names_aliases_and_full_ids() -> None:
         ("https://api.fireworks.ai/inference", "https://api.fireworks.ai/inference/v1"),
         ("https://api.fireworks.ai/inference/", "https://api.fireworks.ai/inference/v1"),
         ("http://127.0.0.1:9/inference/v1/", "http://127.0.0.1:9/inference/v1"),
+        ("https://api.fireworks.ai", "https://api.fireworks.ai/inference/v1"),  # as the official SDK reads it
+        ("https://api.fireworks.ai/", "https://api.fireworks.ai/inference/v1"),
+        ("http://127.0.0.1:8800", "http://127.0.0.1:8800/inference/v1"),
+        (" https://gateway.example/fireworks/v1 ", "https://gateway.example/fireworks/v1"),
     ],
 )
 def test_base_url_gets_v1(given: str, expected: str) -> None:

@@ -102,7 +102,9 @@ def check_base_url(settings: Settings) -> Check:
             f"{url} is plain http: the key would travel unencrypted",
             f"Use https in {source}.",
         )
-    return Check("base URL", Status.PASS, f"{url} (from {source})")
+    given = os.environ.get(ENV_BASE_URL, "").strip() or settings.fireworks.base_url
+    spelled = "" if given.rstrip("/") == url else f", given as {given}"
+    return Check("base URL", Status.PASS, f"{url} (from {source}{spelled})")
 
 
 def _is_loopback(host: str) -> bool:

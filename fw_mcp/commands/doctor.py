@@ -75,6 +75,7 @@ async def diagnose(config_path: str | None) -> list[Check]:
     if settings is None:
         return checks
     checks.append(base := check_base_url(settings))
+    checks.append(_check_proxy(settings))
     catalogue: Catalogue | None = None
     if key.status is Status.FAIL or base.status is Status.FAIL:
         checks.append(Check("reachable", Status.SKIP, "not checked: fix the key and base URL first"))
@@ -84,6 +85,17 @@ async def diagnose(config_path: str | None) -> list[Check]:
     checks.append(check_allowed_dirs(settings))
     checks += check_models(settings, catalogue)
     return checks
+
+
+def _check_proxy(settings: Settings) -> Check:
+    """The proxy calls to the base URL go through (HTTPS_PROXY and friends, as httpx2 reads them)."""
+    from fw_mcp.commands._checks import Check, Status
+    from fw_mcp.fireworks.proxies import proxy_for
+
+    proxy = proxy_for(settings.base_url)
+    if proxy is None:
+        return Check("proxy", Status.PASS, "none: fw-mcp connects directly")
+    return Check("proxy", Status.PASS, f"{proxy.url} (from {proxy.setting}; NO_PROXY lists hosts that bypass it)")
 
 
 async def _fetch(settings: Settings) -> tuple[Catalogue | None, FireworksError | None]:

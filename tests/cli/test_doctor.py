@@ -111,3 +111,17 @@ async def test_broken_config_file_fails_and_names_the_setting(shell: SimulatorSe
     checks = await diagnose(str(config))
     assert [c.name for c in checks] == ["config", "API key"]
     assert checks[0].status is Status.FAIL and "totl" in checks[0].detail and str(config) in checks[0].fix
+
+
+def test_doctor_prints_the_url_used_for_the_sdks_spelling_and_the_proxy(tmp_path: Path) -> None:
+    env = {
+        "FIREWORKS_API_KEY": "fw_TESTKEY_0123456789abcdef",
+        "FIREWORKS_BASE_URL": "https://api.fireworks.example",  # the host alone, as the official SDK takes it
+        "HTTPS_PROXY": "http://user:secret@127.0.0.1:9",  # a dead proxy: the reachable check fails on it
+        "FW_MCP_ALLOWED_DIRS": str(tmp_path),
+    }
+    ran = spawn("doctor", env=env)
+    assert "https://api.fireworks.example/inference/v1 (from FIREWORKS_BASE_URL, given as" in ran.out
+    assert "proxy" in ran.out and "http://user:***@127.0.0.1:9 (from HTTPS_PROXY" in ran.out
+    assert "secret" not in ran.out
+    assert "HTTPS_PROXY" in ran.out.split("reachable", 1)[1], "the failure names the proxy setting"
