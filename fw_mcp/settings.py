@@ -202,7 +202,7 @@ def normalize_base_url(url: str) -> str:
     slash is ignored.
     """
     url = url.strip().rstrip("/")
-    scheme, sep, rest = url.partition("://")
+    _scheme, sep, rest = url.partition("://")
     if sep and "/" not in rest:
         return url + "/inference/v1"
     return url if url.endswith("/v1") else url + "/v1"
