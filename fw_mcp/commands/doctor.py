@@ -95,7 +95,9 @@ def _check_proxy(settings: Settings) -> Check:
     proxy = proxy_for(settings.base_url)
     if proxy is None:
         return Check("proxy", Status.PASS, "none: fw-mcp connects directly")
-    return Check("proxy", Status.PASS, f"{proxy.url} (from {proxy.setting}; NO_PROXY lists hosts that bypass it)")
+    return Check(
+        "proxy", Status.PASS, f"{proxy.url} (from {proxy.setting}; NO_PROXY lists hosts that bypass it)"
+    )
 
 
 async def _fetch(settings: Settings) -> tuple[Catalogue | None, FireworksError | None]:
