@@ -9,8 +9,11 @@ __all__ = ["COMMANDS"]
 
 # name -> its line in `fw-mcp --help`, in that order (after `serve`)
 COMMANDS: dict[str, str] = {
-    "install": "add fw-mcp to Claude Desktop, Cursor or VS Code",
+    "install": "add fw-mcp to Claude Desktop, Claude Code, Cursor or VS Code",
     "call": "run one tool from the command line (no host needed)",
     "doctor": "check the configuration, the key, the base URL, the folders and the models",
     "models": "list the models your key can use",
+    "uninstall": "remove fw-mcp from a host (the entry `install` added)",
+    "config": "print the example settings file (`fw-mcp config --example`)",
+    "bundle": "build an MCP Bundle (.mcpb) for Claude Desktop",
 }

@@ -29,6 +29,7 @@ __all__ = [
     "add_simulate_flag",
     "command_settings",
     "describe",
+    "key_problem",
     "mask_key",
     "simulator_overrides",
 ]
@@ -108,3 +109,21 @@ def mask_key(key: str) -> str:
         return f"(set, {len(key)} characters)"
     prefix = key[: key.index("_") + 1] if "_" in key[:6] else ""
     return f"{prefix}…{key[-4:]}"
+
+
+def key_problem(key: str) -> str | None:
+    """Why `key` cannot be a Fireworks API key (a placeholder, a paste with extra characters), or None.
+
+    Fireworks keys are `fw_` and a run of letters and digits; a README's `fw_...` is not one.
+    """
+    if not key.strip():
+        return "it is empty"
+    if key != key.strip() or any(c.isspace() or c in "\"'" for c in key):
+        return "it has spaces, quotes or a newline in it"
+    if any(mark in key for mark in ("...", "\u2026", "<", ">")) or key.lower().rstrip("_x") == "fw":
+        return "it is a placeholder (like fw_... in the README), not a key"
+    if not key.startswith("fw_"):
+        return "Fireworks keys start with fw_"
+    if len(key) < 16 or not key[3:].replace("_", "").replace("-", "").isalnum():
+        return "it is too short or has characters Fireworks keys do not have"
+    return None

@@ -1,7 +1,9 @@
 """`fw-mcp install HOST`: add or update the fw-mcp entry in a host's config file, in one command.
 
-Every other entry and the file's style are kept; a timestamped backup comes first; a second run
-changes nothing; the key is written only with `--with-key`; a file that does not parse is refused.
+Every other entry, the user's comments and the file's layout are kept byte for byte; a file that
+cannot be written is refused before anything is printed; a timestamped backup comes first; a second
+run changes nothing; the key is written only with `--with-key`, and never a placeholder; a file
+that does not parse is refused. Claude Code is installed through its own `claude mcp` command.
 """
 
 from __future__ import annotations
@@ -13,8 +15,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from fw_mcp.commands._common import EXIT_OK, UsageError, add_config_flag, describe, mask_key
+from fw_mcp.commands._common import EXIT_OK, UsageError, add_config_flag, describe, key_problem, mask_key
 from fw_mcp.hosts import (
+    CLAUDE_CODE,
     HOSTS,
     KEY_INPUT,
     KEY_VAR,
@@ -24,7 +27,15 @@ from fw_mcp.hosts import (
     desired_entry,
     launch_command,
 )
-from fw_mcp.hosts.jsonfile import ConfigFile, InvalidConfigFile, backup, read_config, write_atomic
+from fw_mcp.hosts.edit import check_result, updated_text
+from fw_mcp.hosts.jsonfile import (
+    ConfigFile,
+    InvalidConfigFile,
+    backup,
+    check_writable,
+    read_config,
+    write_atomic,
+)
 
 __all__ = ["Plan", "add_arguments", "plan_install", "run"]
 
@@ -39,11 +50,14 @@ EXAMPLES = """\
   fw-mcp install vscode                          VS Code asks for the key, keeps it in its secret storage
   fw-mcp install vscode --config-path .vscode/mcp.json   a workspace instead of your user profile
   fw-mcp install cursor --config ~/fw-mcp.toml   the entry uses that settings file (FW_MCP_CONFIG)
+  fw-mcp install claude-code --with-key          runs `claude mcp add-json --scope user ...`
+  fw-mcp install --print-link                    one-click install links for Cursor and VS Code
 
 Config files: Claude Desktop claude_desktop_config.json (macOS ~/Library/Application Support/Claude,
 Windows %APPDATA%\\Claude, Linux ~/.config/Claude); Cursor ~/.cursor/mcp.json; VS Code mcp.json in
-the user profile (Code/User). Claude Code needs no file:
-  claude mcp add fireworks -e FIREWORKS_API_KEY=fw_... -- "$(command -v fw-mcp)"
+the user profile (Code/User; comments are kept). Claude Code: its user scope (every folder), through
+`claude mcp add-json`, or the command printed when `claude` is not on PATH.
+Undo with `fw-mcp uninstall HOST`.
 """
 
 
@@ -56,9 +70,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         examples=EXAMPLES,
     )
     parser.add_argument(
-        "host", choices=sorted(HOSTS), metavar="HOST", help="claude-desktop, cursor or vscode"
+        "host",
+        nargs="?",
+        choices=[*sorted(HOSTS), CLAUDE_CODE],
+        metavar="HOST",
+        help="claude-desktop, claude-code, cursor or vscode",
     )
     parser.add_argument("--dry-run", action="store_true", help="print what would change; write nothing")
+    parser.add_argument(
+        "--print-link",
+        action="store_true",
+        help="print one-click install links for Cursor and VS Code (no key in them); write nothing",
+    )
     parser.add_argument(
         "--with-key", action="store_true", help=f"write {KEY_VAR} from this shell into the entry's env"
     )
@@ -85,42 +108,72 @@ class Plan:
     changes: list[str]
     existed: bool
     others: list[str]
+    text: str = ""  # the file's new text
 
     @property
     def changed(self) -> bool:
-        return self.data != self.config.data or not self.config.exists
+        return self.text != self.config.text or not self.config.exists
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.print_link:
+        from fw_mcp.hosts.links import install_links
+
+        print(install_links(args.name, launch_command(), _entry_env(args, None)))
+        return EXIT_OK
+    if args.host is None:
+        raise UsageError("Name the host: fw-mcp install claude-desktop (or claude-code, cursor, vscode).")
+    launch = launch_command()
+    if args.host == CLAUDE_CODE:
+        from fw_mcp.hosts.claude_code import install
+
+        return install(args.name, launch, _entry_env(args, None), dry_run=args.dry_run)
     host = HOSTS[args.host]
     path = Path(args.config_path).expanduser() if args.config_path else default_config_path(host)
     env = _entry_env(args, host)
-    launch = launch_command()
     try:
-        plan = plan_install(host, read_config(path), args.name, launch, env)
+        plan = plan_install(host, read_config(path, host.comments), args.name, launch, env)
     except InvalidConfigFile as exc:
         raise InvalidConfigFile(_refusal(exc, host, args.name, launch, env)) from None
+    if plan.changed and not args.dry_run:
+        check_writable(path)  # before a word is printed or a backup made
     print(report(plan, host, args.name, dry_run=args.dry_run))
+    if launch.note:
+        print(launch.note)
     if plan.changed and not args.dry_run:
         saved = backup(path) if plan.config.exists else None
-        write_atomic(plan.config, plan.config.render(plan.data))
-        json.loads(path.read_text(encoding="utf-8"))  # what the host will parse must parse
+        write_atomic(plan.config, plan.text)
+        read_config(path, host.comments)  # what the host will parse must parse
         print(f"Backup of the previous file: {saved}" if saved else f"Created {path}.")
         print(f"Next: {host.after}")
     return EXIT_OK
 
 
-def _entry_env(args: argparse.Namespace, host: Host) -> dict[str, str]:
-    """The env our entry sets: the key (only with --with-key), a config file, allowed folders."""
+def _entry_env(args: argparse.Namespace, host: Host | None) -> dict[str, str]:
+    """The env our entry sets: the key (only with --with-key), a config file, allowed folders.
+
+    `host` None: Claude Code or a link, which have no input prompt of their own.
+    """
     env: dict[str, str] = {}
-    if args.with_key and host.key_by_input:
+    if args.with_key and host is not None and host.key_by_input:
         print(f"Note: {host.title} asks for the key and keeps it in its secret storage; it is not written.")
+    elif args.with_key and args.print_link:
+        raise UsageError("--print-link never puts the key in a link (links get shared): drop --with-key.")
     elif args.with_key:
-        key = os.environ.get(KEY_VAR, "").strip()
-        if not key:
+        key = os.environ.get(KEY_VAR, "")
+        where = args.host or "claude-desktop"
+        if not key.strip():
             raise UsageError(
                 f"--with-key copies {KEY_VAR} from this shell into the host's config, but it is not set. "
-                f"Run: {KEY_VAR}=fw_... fw-mcp install {host.name} --with-key"
+                f"Run: {KEY_VAR}=fw_... fw-mcp install {where} --with-key (with your key from "
+                "https://fireworks.ai/account/api-keys)"
+            )
+        problem = key_problem(key)
+        if problem:
+            raise UsageError(
+                f"--with-key: {KEY_VAR} in this shell ({mask_key(key)}) is not a usable key: {problem}. "
+                f"Nothing was written. Set it to the key from https://fireworks.ai/account/api-keys, "
+                f"then run `fw-mcp install {where} --with-key` again."
             )
         env[KEY_VAR] = key
     config = getattr(args, "config", None)
@@ -161,7 +214,10 @@ def plan_install(host: Host, config: ConfigFile, name: str, launch: Launch, env:
             data["inputs"] = [*inputs, KEY_INPUT]
             changes.append(f'+ inputs: "{KEY_INPUT["id"]}" (a password prompt for the key)')
     others = [n for n in servers if n != name]
-    return Plan(config, data, changes, existing is not None, others)
+    new_input = KEY_INPUT if "inputs" in data and data["inputs"] != config.data.get("inputs", []) else None
+    text = updated_text(config, host.servers_key, name, entry, new_input)
+    check_result(text, data)
+    return Plan(config, data, changes, existing is not None, others, text)
 
 
 def _input_ref() -> str:
@@ -240,6 +296,7 @@ def _refusal(exc: InvalidConfigFile, host: Host, name: str, launch: Launch, env:
         fragment["inputs"] = [KEY_INPUT]
     return (
         f"{exc}. fw-mcp left the file untouched. {host.title} cannot use a file it cannot parse either: "
-        "fix it (a trailing comma or a comment is the usual cause) and run this again, or merge this "
-        f"into it yourself:\n{json.dumps(fragment, indent=2)}"
+        f"fix it ({'a missing comma or quote' if host.comments else 'a trailing comma or a comment'} is "
+        f"the usual cause) and run this again, or merge this into it yourself:\n"
+        f"{json.dumps(fragment, indent=2)}"
     )

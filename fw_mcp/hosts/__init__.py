@@ -41,6 +41,7 @@ class Host:
     typed: bool  # entries carry "type": "stdio"
     key_by_input: bool  # the key is prompted for (`${input:...}`), never written
     after: str  # what to do for the host to pick the change up
+    comments: bool = False  # the host reads JSONC (comments, trailing commas), so we keep them
 
 
 HOSTS: dict[str, Host] = {
@@ -62,25 +63,13 @@ HOSTS: dict[str, Host] = {
         True,
         True,
         "VS Code asks for the key when it first starts the server (MCP: List Servers to start it).",
+        comments=True,
     ),
 }
+CLAUDE_CODE = "claude-code"  # no file of ours to edit: its own `claude mcp` command does it
 
 
-@dataclass(frozen=True)
-class Launch:
-    """How a host starts this installation of fw-mcp: absolute paths, since hosts give a minimal PATH."""
-
-    command: str
-    args: list[str]
-
-
-def launch_command() -> Launch:
-    """The `fw-mcp` script beside this Python (venv, pipx), else this Python with `-m fw_mcp`."""
-    python = Path(os.path.abspath(sys.executable))  # not resolved: a venv's python is a symlink out of it
-    script = python.parent / ("fw-mcp.exe" if os.name == "nt" else "fw-mcp")
-    if script.is_file():
-        return Launch(str(script), [])
-    return Launch(str(python), ["-m", "fw_mcp"])
+from fw_mcp.hosts.launchers import Launch, launch_command  # noqa: E402
 
 
 def default_config_path(

@@ -1,7 +1,9 @@
-"""Read a host's JSON config and write it back in its own style: indent, line endings, final newline.
+"""Read a host's JSON config and change it in place: only the entry we set is new text.
 
-Writes are atomic (a temporary file renamed over the original) and keep the file's permissions,
-so a crash never leaves half a file, and a file holding a key does not become world-readable.
+Edits are spliced into the original text (fw_mcp.hosts.jsonc), so other entries, comments and the
+file's layout stay byte for byte. Writes are atomic (a temporary file renamed over the original)
+and keep the file's permissions, so a crash never leaves half a file, and a file holding a key does
+not become world-readable. Whether the file can be written is checked before anything is done.
 """
 
 from __future__ import annotations
@@ -17,8 +19,17 @@ from pathlib import Path
 from typing import Any
 
 from fw_mcp.errors import FwMcpError
+from fw_mcp.hosts import jsonc
 
-__all__ = ["ConfigFile", "InvalidConfigFile", "backup", "read_config", "write_atomic"]
+__all__ = [
+    "ConfigFile",
+    "InvalidConfigFile",
+    "UnwritableConfigFile",
+    "backup",
+    "check_writable",
+    "read_config",
+    "write_atomic",
+]
 
 DEFAULT_INDENT = 2
 _INDENTED_LINE = re.compile(r"\n([ \t]+)\S")
@@ -26,6 +37,10 @@ _INDENTED_LINE = re.compile(r"\n([ \t]+)\S")
 
 class InvalidConfigFile(FwMcpError):
     """The host's config file cannot be parsed or is not shaped as expected; it was not touched."""
+
+
+class UnwritableConfigFile(FwMcpError):
+    """The host's config file (or its folder) cannot be written by this user; nothing was done."""
 
 
 @dataclass(frozen=True)
@@ -37,18 +52,25 @@ class ConfigFile:
     newline: str
     final_newline: bool
     mode: int | None
+    text: str = ""  # as read (an absent or blank file: "")
 
     def render(self, data: dict[str, Any]) -> str:
         text = json.dumps(data, indent=self.indent, ensure_ascii=False)
         text += "\n" if self.final_newline else ""
         return text.replace("\n", self.newline)
 
+    def root(self) -> jsonc.Node | None:
+        """The parsed text with positions; None for an absent or blank file."""
+        return jsonc.parse(self.text) if self.text.strip() else None
 
-def read_config(path: Path) -> ConfigFile:
+
+def read_config(path: Path, comments: bool = False) -> ConfigFile:
     """The parsed file and its style; an absent or empty file reads as `{}` in the default style.
 
+    `comments`: the host reads JSONC (comments, trailing commas), as VS Code does; else strict JSON.
+
     Raises:
-        InvalidConfigFile: the file is not valid JSON, not an object, or cannot be read.
+        InvalidConfigFile: the file is not valid JSON (JSONC), not an object, or cannot be read.
     """
     try:
         raw = path.read_bytes()
@@ -63,9 +85,13 @@ def read_config(path: Path) -> ConfigFile:
     if not text.strip():
         return ConfigFile(path, {}, True, " " * DEFAULT_INDENT, "\n", True, mode)
     try:
-        data = json.loads(text)
+        node = jsonc.parse(text)
+        if not comments and node.comments:
+            json.loads(text)  # names what strict JSON refuses (a comment, a trailing comma) and where
     except ValueError as exc:
-        raise InvalidConfigFile(f"{path} is not valid JSON ({exc})") from None
+        kind = "JSON (with comments)" if comments else "valid JSON"
+        raise InvalidConfigFile(f"{path} is not {kind} ({exc})") from None
+    data = node.value
     if not isinstance(data, dict):
         raise InvalidConfigFile(f"{path} holds JSON but not an object ({{...}}) at the top")
     return ConfigFile(
@@ -76,6 +102,7 @@ def read_config(path: Path) -> ConfigFile:
         "\r\n" if "\r\n" in text else "\n",
         text.endswith("\n"),
         mode,
+        text,
     )
 
 
@@ -86,6 +113,32 @@ def _indent(text: str) -> str | None:
         return None
     match = _INDENTED_LINE.search(body)
     return match.group(1) if match else ""
+
+
+def check_writable(path: Path) -> None:
+    """Refuse, before anything is printed or backed up, a file or folder this user cannot write.
+
+    An atomic write creates a file beside the target and renames it, so the folder must be writable
+    too (or, for a file not yet there, the nearest folder that exists, where the rest is created).
+
+    Raises:
+        UnwritableConfigFile: names what cannot be written and how to fix it.
+    """
+    target = path.resolve() if path.is_symlink() else path
+    if target.exists() and not os.access(target, os.W_OK):
+        raise UnwritableConfigFile(
+            f"Cannot write {target}: the file is read-only for you. Nothing was changed. Make it "
+            f"writable (`chmod u+w {target}`, or fix its owner), or run this as the user who owns it."
+        )
+    folder = target.parent
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise UnwritableConfigFile(
+            f"Cannot write {target}: the folder {folder} is not writable for you, and fw-mcp writes a "
+            f"backup and a temporary file there. Nothing was changed. Make it writable "
+            f"(`chmod u+w {folder}`), or run this as the user who owns it."
+        )
 
 
 def backup(path: Path) -> Path:
