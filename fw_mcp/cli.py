@@ -25,6 +25,9 @@ __all__ = ["main", "parse_args"]
 
 logger = logging.getLogger("fw_mcp")
 
+# The commands that talk to Fireworks, so `--simulate` (before or after the command) means something.
+SIMULATED_COMMANDS = ("serve", "call", "doctor", "models")
+
 EXAMPLES = """examples:
   fw-mcp                                  serve over stdio (what MCP hosts run)
   fw-mcp --transport http --port 8000     serve streamable HTTP at http://127.0.0.1:8000/mcp
@@ -86,7 +89,7 @@ def _build_parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.Argumen
         formatter_class=argparse.RawDescriptionHelpFormatter,
         parents=[top_flags],
     )
-    parser.add_argument("--version", action="store_true", help="print the version and exit")
+    parser.add_argument("-V", "--version", action="store_true", help="print the version and exit")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     serve_parser = commands.add_parser(
         "serve",
@@ -111,6 +114,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     command = args.command or "serve"
     configure_logging(None if command == "serve" else os.environ.get("FW_MCP_LOG_LEVEL") or "WARNING")
+    if getattr(args, "simulate", False) and command not in SIMULATED_COMMANDS:
+        print(
+            f"fw-mcp: --simulate applies to {', '.join(SIMULATED_COMMANDS)}, not to {command}.",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
     try:
         run = serve.run if command == "serve" else import_module(f"fw_mcp.commands.{command}").run
         return run(args)

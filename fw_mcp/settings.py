@@ -25,7 +25,14 @@ from pydantic import (
 from fw_mcp.errors import ConfigError, missing_key_error
 from fw_mcp.registry import model_keys
 
-__all__ = ["ModelsSection", "Settings", "load_settings", "normalize_base_url"]
+__all__ = [
+    "ModelsSection",
+    "Settings",
+    "config_source",
+    "default_config_file",
+    "load_settings",
+    "normalize_base_url",
+]
 
 ENV_API_KEY = "FIREWORKS_API_KEY"
 ENV_BASE_URL = "FIREWORKS_BASE_URL"
@@ -246,14 +253,52 @@ def _http_env() -> dict[str, Any]:
     return {"http": http} if http else {}
 
 
+def default_config_file() -> Path:
+    """Where a config file is read from when neither --config nor FW_MCP_CONFIG names one:
+    `$XDG_CONFIG_HOME/fw-mcp/config.toml` (`~/.config/...`; `%APPDATA%\\fw-mcp\\config.toml` on Windows)."""
+    if os.name == "nt" and os.environ.get("APPDATA"):
+        return Path(os.environ["APPDATA"]) / "fw-mcp" / "config.toml"
+    base = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
+    return Path(base) / "fw-mcp" / "config.toml"
+
+
+def config_source(config_path: str | None = None) -> str | None:
+    """The config file load_settings reads: --config, else FW_MCP_CONFIG, else the default file if present."""
+    path = config_path or os.environ.get(ENV_CONFIG)
+    if path:
+        return path
+    default = default_config_file()
+    return str(default) if default.is_file() else None
+
+
+def _unknown_setting(loc: tuple[int | str, ...]) -> str:
+    """`[timeouts] totl: unknown setting; did you mean `total`?`, from pydantic's extra_forbidden loc."""
+    import difflib
+
+    model: Any = Settings
+    for part in loc[:-1]:
+        field = model.model_fields.get(part) if isinstance(part, str) else None
+        model = field.annotation if field is not None else None
+        if not (isinstance(model, type) and issubclass(model, BaseModel)):
+            model = None
+            break
+    section = ".".join(str(p) for p in loc[:-1])
+    name = f"[{section}] {loc[-1]}" if section else str(loc[-1])
+    known = list(model.model_fields) if model is not None else []
+    close = difflib.get_close_matches(str(loc[-1]), known, n=1, cutoff=0.6)
+    if close:
+        return f"{name}: unknown setting; did you mean `{close[0]}`?"
+    return f"{name}: unknown setting" + (f" (known here: {', '.join(known)})" if known else "")
+
+
 def load_settings(config_path: str | None = None, overrides: dict[str, Any] | None = None) -> Settings:
-    """Defaults <- TOML file (--config or FW_MCP_CONFIG) <- env vars <- `overrides` (flags, tests).
+    """Defaults <- TOML file (--config, FW_MCP_CONFIG, or the default file) <- env vars <- `overrides`.
 
     Raises:
         ConfigError: the file is missing or malformed, or a value is out of range.
     """
     data = _packaged_defaults()
-    path = config_path or os.environ.get(ENV_CONFIG)
+    path = config_source(config_path)
     if path:
         data = _merge(data, _read_toml(path))
     if base_url := os.environ.get(ENV_BASE_URL, "").strip():
@@ -267,6 +312,13 @@ def load_settings(config_path: str | None = None, overrides: dict[str, Any] | No
         return Settings.model_validate(data)
     except ValidationError as exc:
         problems = "; ".join(
-            f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors(include_url=False)
+            _unknown_setting(err["loc"])
+            if err["type"] == "extra_forbidden"
+            else f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}"
+            for err in exc.errors(include_url=False)
         )
-        raise ConfigError(f"Invalid configuration ({problems}). Fix the config file or env vars.") from None
+        where = f" in {path}" if path else ""
+        raise ConfigError(
+            f"Invalid configuration{where} ({problems}). Fix the config file or env vars; "
+            "`fw-mcp config --example` prints every setting with its default."
+        ) from None

@@ -19,11 +19,13 @@ TEST_KEY = "fw_TESTKEY_0123456789abcdef"
 
 
 @pytest.fixture(autouse=True)
-def clean_environ(monkeypatch: pytest.MonkeyPatch) -> None:
-    """No FIREWORKS_* / FW_MCP_* from the developer's shell leaks into a test."""
+def clean_environ(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> None:
+    """No FIREWORKS_* / FW_MCP_* from the developer's shell leaks into a test, nor their
+    ~/.config/fw-mcp/config.toml (the default config file): XDG_CONFIG_HOME is an empty folder."""
     for name in list(os.environ):
         if name.startswith(("FIREWORKS_", "FW_MCP_")):
             monkeypatch.delenv(name)
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path_factory.getbasetemp() / "no-user-config"))
 
 
 @pytest.fixture(scope="session")

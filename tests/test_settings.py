@@ -69,7 +69,9 @@ def test_empty_key_means_no_key(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_config_typos_and_bad_values_name_the_setting(tmp_path: Path) -> None:
     typo = tmp_path / "typo.toml"
     typo.write_text("[limits]\nmax_result_charz = 5\n")
-    with pytest.raises(ConfigError, match=r"limits\.max_result_charz"):
+    with pytest.raises(
+        ConfigError, match=r"\[limits\] max_result_charz: unknown setting; did you mean `max_result_chars`"
+    ):
         load_settings(str(typo))
     bad = tmp_path / "bad.toml"
     bad.write_text("[timeouts]\ntotal = -1\n")

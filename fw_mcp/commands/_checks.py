@@ -14,7 +14,7 @@ from enum import StrEnum
 from urllib.parse import urlsplit
 
 from fw_mcp.catalogue import Catalogue
-from fw_mcp.commands._common import mask_key
+from fw_mcp.commands._common import key_problem, mask_key
 from fw_mcp.errors import ConfigError, FireworksError, FireworksHTTPError, FireworksTransportError
 from fw_mcp.registry import TOOLS, Capability, ToolSpec
 from fw_mcp.settings import ENV_ALLOWED_DIRS, ENV_API_KEY, ENV_BASE_URL, ENV_CONFIG, Settings
@@ -50,35 +50,46 @@ class Check:
 
 
 def check_config(config_path: str | None, error: ConfigError | None) -> Check:
-    source = config_path or os.environ.get(ENV_CONFIG)
+    from fw_mcp.settings import config_source, default_config_file
+
+    source = config_source(config_path)
+    default = default_config_file()
     if error is not None:
         where = f"Edit {source}" if source else "Fix the environment variable it names"
         return Check(
             "config",
             Status.FAIL,
             str(error),
-            f"{where}; configs/fw-mcp.example.toml lists every setting with its default.",
+            f"{where}; `fw-mcp config --example` prints every setting with its default.",
         )
     if source:
         return Check("config", Status.PASS, f"{source} parses and every value is valid")
-    return Check("config", Status.PASS, "no config file: packaged defaults and environment variables")
+    return Check(
+        "config",
+        Status.PASS,
+        f"no config file ({default} is absent): packaged defaults and environment variables",
+    )
 
 
-def check_key_present() -> Check:
+def check_key_present(simulated: bool = False) -> Check:
     key = os.environ.get(ENV_API_KEY, "")
+    if not key.strip() and simulated:
+        return Check("API key", Status.PASS, "not needed: --simulate answers from the built-in simulator")
     if not key.strip():
         return Check(
             "API key",
             Status.FAIL,
             f"{ENV_API_KEY} is not set",
-            f"Create a key at {KEYS_PAGE}, `export {ENV_API_KEY}=fw_...`, and give it to your host too "
-            "(`fw-mcp install claude-desktop --with-key`, or the `env` of its fw-mcp entry).",
+            f"Create a key at {KEYS_PAGE}, `export {ENV_API_KEY}=fw_...` (your key), and give it to your "
+            "host too (`fw-mcp install claude-desktop --with-key`, or the `env` of its fw-mcp entry). "
+            "To see a passing doctor offline first: `fw-mcp doctor --simulate`.",
         )
-    if key != key.strip() or any(c in key for c in "\"' "):
+    problem = key_problem(key)
+    if problem:
         return Check(
             "API key",
             Status.FAIL,
-            f"{ENV_API_KEY} has spaces, quotes or a newline in it ({mask_key(key)})",
+            f"{ENV_API_KEY} is set ({mask_key(key).strip('()')}) but is not a usable key: {problem}",
             f"Set {ENV_API_KEY} to the bare key, as copied from {KEYS_PAGE}.",
         )
     return Check("API key", Status.PASS, f"{ENV_API_KEY} is set ({mask_key(key)})")

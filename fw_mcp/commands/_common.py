@@ -80,7 +80,22 @@ def command_settings(args: argparse.Namespace) -> Iterator[Settings]:
 
     config = getattr(args, "config", None)
     with simulator_overrides(getattr(args, "simulate", False)) as overrides:
-        yield load_settings(config, overrides=overrides or None)
+        settings = load_settings(config, overrides=overrides or None)
+        if settings.api_key is None:
+            raise shell_missing_key(args)
+        yield settings
+
+
+def shell_missing_key(args: argparse.Namespace) -> FwMcpError:
+    """The missing-key message for a person at a shell (a host's user gets the config-file one)."""
+    from fw_mcp.errors import ConfigError
+
+    command = getattr(args, "command", None) or "call"
+    return ConfigError(
+        "FIREWORKS_API_KEY is not set in this shell. Create a key at https://fireworks.ai/account/api-keys, "
+        "run `export FIREWORKS_API_KEY=fw_...` with your key in place of fw_..., and run this again. "
+        f"To try it without a key: `fw-mcp {command} --simulate ...` answers from the built-in simulator."
+    )
 
 
 @contextmanager

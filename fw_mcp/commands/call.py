@@ -55,6 +55,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         examples=EXAMPLES,
     )
     parser.add_argument("tool", metavar="TOOL", nargs="?", help=", ".join(t.name for t in TOOLS))
+    parser.add_argument("stray", nargs="*", help=argparse.SUPPRESS)  # `prompt=hi` without --arg: a hint
     parser.add_argument(
         "--arg",
         dest="pairs",
@@ -88,6 +89,12 @@ def run(args: argparse.Namespace) -> int:
 def _tool_and_json(args: argparse.Namespace) -> tuple[str, str | None]:
     """`fw-mcp call --json chat` puts the tool name in --json's value: take it back."""
     tool, json_args = args.tool, args.json_args
+    if args.stray:
+        fixed = " ".join(f"--arg {pair}" if "=" in pair else pair for pair in args.stray)
+        raise UsageError(
+            f"Tool arguments go after --arg, one each: fw-mcp call {tool or 'TOOL'} {fixed} "
+            f"(got {' '.join(args.stray)!r})."
+        )
     if tool is None and json_args and re.fullmatch(r"[A-Za-z0-9_-]+", json_args):
         tool, json_args = json_args, ""
     if tool is None:

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from fw_mcp import __version__
-from fw_mcp.commands._common import EXIT_FAILED, EXIT_OK, add_config_flag, describe
+from fw_mcp.commands._common import EXIT_FAILED, EXIT_OK, add_config_flag, add_simulate_flag, describe
 
 if TYPE_CHECKING:
     from fw_mcp.catalogue import Catalogue
@@ -24,6 +24,8 @@ EXAMPLES = """\
   fw-mcp doctor                          check the configuration this shell gives fw-mcp
   fw-mcp doctor --config ./fw-mcp.toml   check with a settings file
   FIREWORKS_API_KEY=fw_... fw-mcp doctor check another key
+  fw-mcp doctor --simulate               offline, against the built-in simulator: no key, no network
+  fw-mcp doctor --json                   the checks as JSON, for scripts
 
 Exit code: 0 when nothing failed (warnings allowed), 1 when a check failed. The key is never printed,
 only its last four characters.
@@ -39,19 +41,45 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         examples=EXAMPLES,
     )
     add_config_flag(parser)
+    add_simulate_flag(parser)
+    parser.add_argument("--json", action="store_true", help="print the checks as JSON")
 
 
 def run(args: argparse.Namespace) -> int:
     import anyio
 
     from fw_mcp.commands._checks import Status
+    from fw_mcp.commands._common import simulator_overrides
 
-    checks = anyio.run(diagnose, getattr(args, "config", None))
-    print(render(checks))
+    simulated = bool(getattr(args, "simulate", False))
+    with simulator_overrides(simulated) as overrides:
+        checks = anyio.run(diagnose, getattr(args, "config", None), overrides or None)
+    print(render_json(checks, simulated) if args.json else render(checks, simulated))
     return EXIT_FAILED if any(c.status is Status.FAIL for c in checks) else EXIT_OK
 
 
-async def diagnose(config_path: str | None) -> list[Check]:
+def render_json(checks: list[Check], simulated: bool = False) -> str:
+    import json
+
+    from fw_mcp.commands._checks import Status
+
+    return json.dumps(
+        {
+            "version": __version__,
+            "python": sys.version.split()[0],
+            "simulated": simulated,
+            "ok": not any(c.status is Status.FAIL for c in checks),
+            "checks": [
+                {"name": c.name, "status": c.status.name.lower(), "detail": c.detail, "fix": c.fix or None}
+                for c in checks
+            ],
+        },
+        indent=2,
+        ensure_ascii=False,
+    )
+
+
+async def diagnose(config_path: str | None, overrides: dict[str, Any] | None = None) -> list[Check]:
     """Every check, in the order a person would fix them; later checks skip when earlier ones block."""
     from fw_mcp.commands._checks import (
         Check,
@@ -67,11 +95,11 @@ async def diagnose(config_path: str | None) -> list[Check]:
     from fw_mcp.settings import load_settings
 
     try:
-        settings: Settings | None = load_settings(config_path)
+        settings: Settings | None = load_settings(config_path, overrides)
         config_error = None
     except ConfigError as exc:
         settings, config_error = None, exc
-    checks = [check_config(config_path, config_error), key := check_key_present()]
+    checks = [check_config(config_path, config_error), key := check_key_present(bool(overrides))]
     if settings is None:
         return checks
     checks.append(base := check_base_url(settings))
@@ -117,12 +145,13 @@ async def _fetch(settings: Settings) -> tuple[Catalogue | None, FireworksError |
     return None, timeout
 
 
-def render(checks: list[Check]) -> str:
+def render(checks: list[Check], simulated: bool = False) -> str:
     """Aligned rows; a failure's fix indented under it; a closing line that says what to do."""
     from fw_mcp.commands._checks import Status
 
     width = max(len(c.name) for c in checks)
-    lines = [f"fw-mcp {__version__} doctor (Python {sys.version.split()[0]})", ""]
+    mode = ", SIMULATED: the built-in simulator stands in for Fireworks" if simulated else ""
+    lines = [f"fw-mcp {__version__} doctor (Python {sys.version.split()[0]}{mode})", ""]
     for check in checks:
         lines.append(f"  {check.status.value:4}  {check.name.ljust(width)}  {check.detail}")
         if check.fix and check.status is not Status.PASS:
@@ -134,5 +163,7 @@ def render(checks: list[Check]) -> str:
         "`fw-mcp doctor` again."
         if failed
         else "No check failed: fw-mcp is ready."
+        if not simulated
+        else "No check failed against the simulator. Drop --simulate to check your key and Fireworks."
     )
     return "\n".join(lines)

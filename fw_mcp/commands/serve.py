@@ -148,7 +148,23 @@ def run(args: argparse.Namespace) -> int:
             from fw_mcp.server import build_server
 
             server = build_server(settings, simulated=chosen.simulate)
+            _hint_if_typed_at()
             loop_options = anyio_backend_options(settings)
             logger.debug("Serving over stdio on the %s event loop.", "uvloop" if loop_options else "asyncio")
             anyio.run(server.run_stdio_async, backend_options=loop_options)
     return 0
+
+
+TTY_HINT = (
+    "fw-mcp: this is an MCP server; it speaks JSON-RPC on stdin/stdout and waits for a host "
+    "(Claude Desktop, VS Code...) to start it. To try it by hand: fw-mcp call --simulate chat --arg "
+    "prompt=hi. To add it to a host: fw-mcp install --help. Quit: Ctrl-C."
+)
+
+
+def _hint_if_typed_at() -> None:
+    """Started by hand on a terminal: say what this is (hosts connect a pipe, and hear nothing extra)."""
+    import sys
+
+    if sys.stdin is not None and sys.stdin.isatty():
+        print(TTY_HINT, file=sys.stderr, flush=True)

@@ -16,7 +16,7 @@ from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp.types import CallToolResult
 
-from fw_mcp.errors import DeadlineExceeded, FwMcpError, StreamInterrupted
+from fw_mcp.errors import DeadlineExceeded, FireworksHTTPError, FwMcpError, StreamInterrupted
 from fw_mcp.fireworks.client import CallOptions
 from fw_mcp.fireworks.events import ClientEvent
 from fw_mcp.fireworks.stream import Completion, StreamAccumulator
@@ -52,7 +52,12 @@ class Job:
 
     async def complete(self, request: ChatRequest) -> Completion:
         on_delta = self.progress.on_delta if self.runtime.watcher is None else self._on_delta
-        return await self.runtime.client.chat(request, on_delta=on_delta, options=self._options)
+        try:
+            return await self.runtime.client.chat(request, on_delta=on_delta, options=self._options)
+        except FireworksHTTPError as exc:
+            from fw_mcp.tools.unknown_model import explain_not_found
+
+            raise await explain_not_found(exc, request.model, self.runtime, self._options.api_key) from None
 
     def _on_delta(self, acc: StreamAccumulator) -> None:
         self.progress.on_delta(acc)

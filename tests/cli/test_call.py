@@ -70,7 +70,7 @@ def test_missing_key_says_how_to_set_it(
 ) -> None:
     monkeypatch.setenv("FIREWORKS_BASE_URL", simulator.base_url)
     ran = cli("call", "chat", "--arg", "prompt=hi")
-    assert ran.code == 1 and "FIREWORKS_API_KEY is not set" in ran.err
+    assert ran.code == 2 and "FIREWORKS_API_KEY is not set" in ran.err
 
 
 @pytest.mark.parametrize(
