@@ -42,10 +42,10 @@ async def explain_not_found(
             logger.debug("model list after a 404 failed: %s", exc)
     if not ids or sent in ids:
         return error
-    return UnknownModel(describe(sent, ids, runtime.settings.models.aliases))
+    return UnknownModel(describe(sent, ids, runtime.settings.models.aliases, error.message))
 
 
-def describe(sent: str, ids: list[str], aliases: dict[str, str]) -> str:
+def describe(sent: str, ids: list[str], aliases: dict[str, str], upstream: str = "") -> str:
     short = sent.removeprefix(MODEL_PREFIX)
     names = {i.removeprefix(MODEL_PREFIX): i for i in ids}
     candidates = [*names, *aliases]
@@ -55,7 +55,7 @@ def describe(sent: str, ids: list[str], aliases: dict[str, str]) -> str:
     hint = f" Did you mean {', '.join(f'`{c}`' for c in close)}?" if close else ""
     return (
         f"Unknown model: fw-mcp asked Fireworks for `{sent}` and Fireworks has no such model for this key "
-        f"(HTTP 404). A bare name gets the `{MODEL_PREFIX}` prefix.{hint} Pass one of the listed models "
+        f"(HTTP 404{': ' + upstream if upstream else ''}). A bare name gets the `{MODEL_PREFIX}` prefix.{hint} Pass one of the listed models "
         "as `model` (the fireworks://models resource or `fw-mcp models` lists them), or fix [models] in "
         "the config."
     )
