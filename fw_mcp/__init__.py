@@ -19,7 +19,7 @@ def python_too_old(version: tuple[int, ...]) -> str | None:
     )
 
 
-if (_too_old := python_too_old(tuple(sys.version_info))) is not None:
+if (_too_old := python_too_old(sys.version_info[:3])) is not None:
     raise SystemExit(_too_old)
 
 

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from fw_mcp.hosts.launchers import Launch, launch_command
+
 __all__ = [
     "HOSTS",
     "KEY_INPUT",
@@ -67,9 +69,6 @@ HOSTS: dict[str, Host] = {
     ),
 }
 CLAUDE_CODE = "claude-code"  # no file of ours to edit: its own `claude mcp` command does it
-
-
-from fw_mcp.hosts.launchers import Launch, launch_command  # noqa: E402
 
 
 def default_config_path(

@@ -21,6 +21,7 @@ from starlette.applications import Starlette
 from starlette.routing import Route
 from starlette.types import ASGIApp
 
+from fw_mcp.http.answers import ExplainRefusals, root_route
 from fw_mcp.http.apikey import PerRequestKey
 from fw_mcp.http.auth import build_auth
 from fw_mcp.http.health import health_routes
@@ -76,6 +77,7 @@ def create_app(settings: Settings, options: HttpOptions) -> Starlette:
         guarded = auth.protect(guarded)
     guarded = drain.middleware(guarded)
     guarded = HostOriginGuard(guarded, hosts=hosts, origins=origins)
+    guarded = ExplainRefusals(guarded)
 
     def problems() -> list[str]:
         found = ["shutting down"] if drain.draining else []
@@ -101,6 +103,7 @@ def create_app(settings: Settings, options: HttpOptions) -> Starlette:
         logger.info("fw-mcp HTTP process %d stopped; the Fireworks client is closed.", os.getpid())
 
     routes = [*health_routes(problems), *(auth.routes() if auth else []), Route(MCP_PATH, guarded)]
+    routes.append(root_route(MCP_PATH))
     return Starlette(routes=routes, lifespan=lifespan)
 
 

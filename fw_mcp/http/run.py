@@ -57,7 +57,7 @@ def serve_http(settings: Settings, launch: Launch) -> None:
         config = uvicorn.Config(WORKER_ENTRY, factory=True, workers=options.workers, **common)
     else:
         config = uvicorn.Config(create_app(settings, options), **common)
-    sock = _with_nodelay(config.bind_socket())
+    sock = _with_nodelay(_bind(config))
     logger.info(
         "Serving MCP at %s (auth: %s; %s; %d process%s). Health: /healthz, /readyz.",
         public_url(options.host, sock.getsockname()[1]),
@@ -73,6 +73,16 @@ def serve_http(settings: Settings, launch: Launch) -> None:
             Multiprocess(config, sockets=[sock]).run()
     else:
         uvicorn.Server(config).run(sockets=[sock])
+
+
+def _bind(config: uvicorn.Config) -> socket.socket:
+    """uvicorn's bind, with the fix for a busy port (uvicorn only logs the errno and exits)."""
+    try:
+        return config.bind_socket()
+    except SystemExit:
+        from fw_mcp.http.answers import busy_port_error
+
+        raise busy_port_error(config.host, config.port) from None
 
 
 def _with_nodelay(sock: socket.socket) -> socket.socket:
