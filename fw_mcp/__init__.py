@@ -4,22 +4,9 @@ import sys
 
 __all__ = ["__version__"]
 
-REQUIRES_PYTHON = (3, 11)  # as pyproject's requires-python; this file must still parse on older ones
+from fw_mcp.python_version import python_too_old as _python_too_old
 
-
-def python_too_old(version: tuple[int, ...]) -> str | None:
-    """The message for a Python older than fw-mcp runs on (before any import fails obscurely), or None."""
-    if tuple(version[:2]) >= REQUIRES_PYTHON:
-        return None
-    have = ".".join(str(v) for v in version[:3])
-    return (
-        f"fw-mcp needs Python {REQUIRES_PYTHON[0]}.{REQUIRES_PYTHON[1]} or newer; this is Python {have}. "
-        "Install a newer Python (python.org, your package manager, or `uv python install 3.12`) and "
-        "install fw-mcp with it, e.g. `uv tool install --python 3.12 .`."
-    )
-
-
-if (_too_old := python_too_old(sys.version_info[:3])) is not None:
+if (_too_old := _python_too_old(sys.version_info[:3])) is not None:
     raise SystemExit(_too_old)
 
 

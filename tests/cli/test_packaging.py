@@ -21,8 +21,8 @@ import pytest
 from mcp import ClientSession, StdioServerParameters
 from mcp.client.stdio import stdio_client
 
-from fw_mcp import python_too_old
 from fw_mcp.hosts.launchers import ephemeral_launcher
+from fw_mcp.python_version import python_too_old
 from tests.cli.helpers import ROOT, child_env, spawn
 from tests.conftest import TEST_KEY
 
