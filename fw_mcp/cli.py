@@ -33,8 +33,10 @@ EXAMPLES = """examples:
   fw-mcp --transport http --port 8000     serve streamable HTTP at http://127.0.0.1:8000/mcp
   fw-mcp --config ./fw-mcp.toml           use settings from a TOML file
   fw-mcp --simulate                       serve offline: the built-in simulator answers (no key)
-  fw-mcp install claude-desktop           add fw-mcp to Claude Desktop (also: cursor, vscode)
+  fw-mcp install claude-desktop           add fw-mcp to Claude Desktop (also: claude-code, cursor, vscode)
   fw-mcp doctor                           check the key, the base URL, folders and models
+  fw-mcp doctor --simulate                the same checks offline, against the built-in simulator
+  fw-mcp config --example                 every setting, with its default
   fw-mcp call chat --arg prompt=hello     run one tool from the shell
   fw-mcp models                           the models your key can use
   FW_MCP_AUTH_TOKEN=... fw-mcp --transport http --host 0.0.0.0 --workers 4   a team server (README)
