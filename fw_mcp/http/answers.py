@@ -60,20 +60,33 @@ def root_route(mcp_path: str) -> Route:
     return Route("/", root, methods=["GET", "HEAD"])
 
 
-# What to send instead, by status, for the refusals the MCP SDK writes on /mcp.
-_ADVICE = {
-    400: "Send JSON-RPC with `Content-Type: application/json`; after `initialize`, send the "
-    "Mcp-Session-Id header it returned on every request.",
-    404: "The session is unknown (expired, or the server restarted): send `initialize` again, "
-    "without Mcp-Session-Id.",
+# What to send instead: by status, and for 400/404 by what the SDK's message is about.
+_ADVICE: dict[int, str] = {
     405: "POST JSON-RPC to this URL; GET opens a session's event stream; DELETE ends a session.",
     406: "Send `Accept: application/json, text/event-stream`.",
     415: "Send `Content-Type: application/json`.",
 }
+_ADVICE_BY_TOPIC: dict[tuple[int, str], str] = {
+    (400, "content-type"): "Send `Content-Type: application/json`.",
+    (400, "session"): "Send `initialize` first (without Mcp-Session-Id), then the Mcp-Session-Id "
+    "header it returned on every request.",
+    (404, "session"): "The session is unknown (expired, or the server restarted): send `initialize` "
+    "again, without Mcp-Session-Id.",
+}
+_EXPLAINED = {400, 404, *_ADVICE}
+
+
+def _advice(status: int, message: str) -> str:
+    lowered = message.lower()
+    topical = [a for (code, topic), a in _ADVICE_BY_TOPIC.items() if code == status and topic in lowered]
+    return topical[0] if topical else _ADVICE.get(status, "")
 
 
 class ExplainRefusals:
-    """Every refusal on /mcp gets a JSON-RPC error body that says what to send instead."""
+    """Every refusal on /mcp gets a JSON-RPC error body that says what to send instead.
+
+    The SDK's own error (its id, code and data) is kept; only the message grows by a sentence.
+    """
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -87,7 +100,7 @@ class ExplainRefusals:
 
         async def explaining_send(message: Message) -> None:
             nonlocal start
-            if message["type"] == "http.response.start" and message["status"] in _ADVICE:
+            if message["type"] == "http.response.start" and message["status"] in _EXPLAINED:
                 start = message
                 return
             if start is None:
@@ -102,22 +115,25 @@ class ExplainRefusals:
 
 async def _send_explained(send: Send, start: Message, body: bytes) -> None:
     status = start["status"]
-    advice = _ADVICE[status]
-    code = INVALID_REQUEST
     try:
         parsed = json.loads(body) if body.strip() else None
     except ValueError:
         parsed = None
     if isinstance(parsed, dict) and isinstance(parsed.get("error"), dict):
-        message = str(parsed["error"].get("message", ""))
-        code = parsed["error"].get("code", code)
+        error = dict(parsed["error"])
+        advice = _advice(status, str(error.get("message", "")))
+        if advice and advice not in str(error.get("message", "")):
+            error["message"] = f"{str(error.get('message', '')).rstrip('.')}. {advice}"
+        answer = {**parsed, "error": error}
     else:
-        message = body.decode("utf-8", "replace").strip() or f"HTTP {status}"
-    text = f"{message.rstrip('.')}. {advice}" if advice not in message else message
+        text = body.decode("utf-8", "replace").strip() or f"HTTP {status}"
+        advice = _advice(status, text)
+        message = f"{text.rstrip('.')}. {advice}" if advice else text
+        answer = {"jsonrpc": "2.0", "id": None, "error": {"code": INVALID_REQUEST, "message": message}}
     kept = [
         (k, v) for k, v in start.get("headers", []) if k.lower() not in (b"content-type", b"content-length")
     ]
-    payload = json.dumps({"jsonrpc": "2.0", "id": None, "error": {"code": code, "message": text}}).encode()
+    payload = json.dumps(answer).encode()
     headers = [*kept, (b"content-type", b"application/json"), (b"content-length", str(len(payload)).encode())]
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": payload})
