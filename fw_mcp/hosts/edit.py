@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fw_mcp.hosts import jsonc
+from fw_mcp.hosts import jsonc, splice
 from fw_mcp.hosts.jsonfile import ConfigFile
 
 __all__ = ["removed_text", "updated_text"]
@@ -30,20 +30,20 @@ def updated_text(
     indent, newline = config.indent, config.newline
     servers = root.member(servers_key)
     if servers is None:
-        text = jsonc.insert_member(text, root, servers_key, {name: entry}, indent, newline)
+        text = splice.insert_member(text, root, servers_key, {name: entry}, indent, newline)
     else:
         existing = servers.value.member(name)
         if existing is None:
-            text = jsonc.insert_member(text, servers.value, name, entry, indent, newline)
+            text = splice.insert_member(text, servers.value, name, entry, indent, newline)
         elif existing.value.value != entry:
-            text = jsonc.replace_value(text, existing.value, entry, indent, newline)
+            text = splice.replace_value(text, existing.value, entry, indent, newline)
     if new_input is not None:
         root = jsonc.parse(text)
         inputs = root.member("inputs")
         if inputs is None:
-            text = jsonc.insert_member(text, root, "inputs", [new_input], indent, newline)
+            text = splice.insert_member(text, root, "inputs", [new_input], indent, newline)
         else:
-            text = jsonc.append_item(text, inputs.value, new_input, indent, newline)
+            text = splice.append_item(text, inputs.value, new_input, indent, newline)
     return text
 
 
@@ -53,7 +53,7 @@ def removed_text(config: ConfigFile, servers_key: str, name: str, input_id: str 
     assert root is not None
     servers = root.member(servers_key)
     assert servers is not None
-    text = jsonc.remove_member(config.text, servers.value, name)
+    text = splice.remove_member(config.text, servers.value, name)
     if input_id is None:
         return text
     root = jsonc.parse(text)
@@ -63,7 +63,7 @@ def removed_text(config: ConfigFile, servers_key: str, name: str, input_id: str 
         return text  # still used by another entry, or never there
     ours = [n for n, i in enumerate(inputs.value.value) if isinstance(i, dict) and i.get("id") == input_id]
     for index in reversed(ours):
-        text = jsonc.remove_item(text, jsonc.parse(text).member("inputs").value, index)  # type: ignore[union-attr]
+        text = splice.remove_item(text, jsonc.parse(text).member("inputs").value, index)  # type: ignore[union-attr]
     return text
 
 
