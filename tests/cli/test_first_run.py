@@ -137,7 +137,8 @@ def test_config_example_is_the_shipped_file_and_documents_every_setting(cli: Cli
     ran = cli("config", "--example")
     shipped = (ROOT / "fw_mcp" / "configs" / "fw-mcp.example.toml").read_text()
     assert ran.code == 0 and ran.out == shipped
-    assert shipped == (ROOT / "configs" / "fw-mcp.example.toml").read_text()  # the two copies agree
+    repo = (ROOT / "configs" / "fw-mcp.example.toml").read_text()
+    assert shipped == repo, "cp configs/fw-mcp.example.toml fw_mcp/configs/ (the package ships a copy)"
     assert "timeouts" in tomllib.loads(ran.out)
 
 
