@@ -35,6 +35,7 @@ __all__ = [
     "TopK",
     "TopP",
     "build_messages",
+    "check_reasoning_effort",
     "check_input_size",
 ]
 
@@ -134,6 +135,18 @@ ReasoningEffort = Annotated[
         description="How much the model reasons before answering, on models that can; `none` turns it off."
     ),
 ]
+
+
+def check_reasoning_effort(effort: str | None, model: str, allowed: list[str] | None) -> None:
+    """Refuse an effort the model does not take (per configuration), before anything is sent."""
+    if effort is None or allowed is None or effort in allowed:
+        return
+    short = model.removeprefix("accounts/fireworks/models/")
+    raise InvalidArgument(
+        "reasoning_effort",
+        f"{short} does not take {effort!r}; it takes {', '.join(allowed)} ([reasoning.efforts]). "
+        "Omit reasoning_effort for the model's default.",
+    )
 
 
 def build_messages(
