@@ -35,8 +35,8 @@ __all__ = [
     "TopK",
     "TopP",
     "build_messages",
-    "check_reasoning_effort",
     "check_input_size",
+    "check_reasoning_effort",
 ]
 
 MODEL_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._/#:@-]{0,255}$"
