@@ -11,7 +11,11 @@ from __future__ import annotations
 
 import copy
 import json
+import os
+import subprocess
+import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import mcp
@@ -20,6 +24,7 @@ import pytest
 from fw_mcp.server import build_server
 from fw_mcp.settings import Settings
 from fw_mcp.simulator import SimulatorServer
+from tests.conftest import TEST_KEY
 
 Schema = dict[str, Any]
 Tool = dict[str, Any]
@@ -81,6 +86,20 @@ def genai_from_json_schema(tool: Tool) -> Schema:
     return _genai(types.Schema.from_json_schema(json_schema=json_schema))
 
 
+def genai_mcp_tool(tool: Tool) -> Schema:
+    """google-genai's own path for MCP tools (an MCP session given as a tool)."""
+    from types import SimpleNamespace
+
+    from google.genai._mcp_utils import mcp_to_gemini_tool
+
+    mcp_tool = SimpleNamespace(
+        name=tool["name"], description=tool["description"], inputSchema=copy.deepcopy(tool["inputSchema"])
+    )
+    [declaration] = mcp_to_gemini_tool(mcp_tool).function_declarations or []  # type: ignore[arg-type]
+    assert declaration.parameters is not None
+    return _genai(declaration.parameters)
+
+
 def langchain_google_genai(tool: Tool) -> Schema:
     from langchain_google_genai._function_utils import convert_to_genai_function_declarations
 
@@ -118,6 +137,7 @@ CONVERTERS: dict[str, Callable[[Tool], Schema]] = {
     "pydantic-ai GoogleJsonSchemaTransformer": pydantic_ai_google,
     "google-genai FunctionDeclaration(parameters=...)": genai_function_declaration,
     "google-genai Schema.from_json_schema": genai_from_json_schema,
+    "google-genai mcp_to_gemini_tool": genai_mcp_tool,
     "langchain-google-genai convert_to_genai_function_declarations": langchain_google_genai,
 }
 
@@ -355,3 +375,52 @@ async def test_json_text_that_is_not_an_object_is_refused(
     assert result.is_error is True
     assert f"`{where}`" in result.content[0].text
     assert simulator.sim.requests == []
+
+
+# -- the README's agent-framework snippet, run as written -------------------------------------------------
+
+
+def readme_snippet() -> str:
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## Using fw-mcp from agent frameworks", 1)[1]
+    return section.split("```python\n", 1)[1].split("```", 1)[0]
+
+
+def test_the_readme_openai_agents_snippet_runs(simulator: SimulatorServer) -> None:
+    """The agent's model (the simulator) calls fw-mcp's `chat` with strict-mode arguments, then answers."""
+    strict_call = {
+        "prompt": "Is 2**31 - 1 prime?",
+        "messages": None,
+        "system": None,
+        "model": "deepseek-v3p1",
+        "temperature": None,
+        "top_p": None,
+        "top_k": None,
+        "max_tokens": None,
+        "stop": None,
+        "reasoning_effort": None,
+    }
+    simulator.sim.enqueue(
+        {"match": '"tools"', "reply": {"tool_calls": [{"name": "chat", "arguments": strict_call}]}}
+    )
+    bin_dir = str(Path(sys.executable).parent)
+    env = {
+        "PATH": os.pathsep.join([bin_dir, os.environ.get("PATH", "")]),
+        "FIREWORKS_API_KEY": TEST_KEY,
+        "FIREWORKS_BASE_URL": simulator.base_url,
+        "FW_MCP_LOG_LEVEL": "WARNING",
+        "HOME": os.environ.get("HOME", "/"),
+    }
+    ran = subprocess.run(
+        [sys.executable, "-c", readme_snippet()], env=env, capture_output=True, text=True, timeout=120
+    )
+    assert ran.returncode == 0, ran.stderr[-3000:]
+    assert "using the tool result" in ran.stdout and "deepseek-v3p1" in ran.stdout, ran.stdout
+    bodies = [r["body"] for r in simulator.sim.requests]
+    assert [b["model"].rsplit("/", 1)[-1] for b in bodies] == [
+        "kimi-k2-instruct-0905",
+        "deepseek-v3p1",
+        "kimi-k2-instruct-0905",
+    ]
+    [chat] = [t for t in bodies[0]["tools"] if t["function"]["name"] == "chat"]
+    assert chat["function"]["strict"] is True

@@ -24,7 +24,8 @@ ANY_JSON_SCHEMA: dict[str, Any] = {"type": ["object", "array", "string", "number
 
 
 class Portable:
-    """Annotation: this field's schema with every `$ref` inlined and every `const` as an `enum`.
+    """Annotation: this field's schema with every `$ref` inlined, every `const` as an `enum`, and
+    no `additionalProperties: false`.
 
     Pydantic then drops the `$defs` nobody refers to. Only for non-recursive models.
     """
@@ -48,7 +49,10 @@ def _portable(node: Any, handler: GetJsonSchemaHandler) -> Any:
         target = handler.resolve_ref_schema({"$ref": node["$ref"]})
         rest = {k: v for k, v in node.items() if k != "$ref"}
         return {**_portable(target, handler), **_portable(rest, handler)}
-    out = {k: _portable(v, handler) for k, v in node.items() if k != "const"}
+    # `additionalProperties: false` goes too: google-genai's MCP path crashes on a boolean there. The
+    # server still refuses unknown keys, by name; OpenAI strict mode adds it back where it wants it.
+    dropped = {"const"} | ({"additionalProperties"} if node.get("additionalProperties") is False else set())
+    out = {k: _portable(v, handler) for k, v in node.items() if k not in dropped}
     if "const" in node:
         out["enum"] = [node["const"]]
     return out
