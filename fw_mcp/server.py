@@ -5,6 +5,7 @@ The lifespan owns the process's one HTTP client; tools reach it through `Runtime
 
 from __future__ import annotations
 
+import inspect
 import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -187,7 +188,9 @@ def build_server(
 def _tool(name: str, fn: Callable[..., Any]) -> Tool:
     """The SDK's Tool for one of ours: read-only upstream calls, text arguments never JSON-decoded."""
     annotations = ToolAnnotations(read_only_hint=True, destructive_hint=False, open_world_hint=True)
-    tool = Tool.from_function(fn, name=name, annotations=annotations)
+    # Dedented: a docstring's indentation would reach the model as leading spaces.
+    description = inspect.cleandoc(fn.__doc__ or "")
+    tool = Tool.from_function(fn, name=name, description=description, annotations=annotations)
     tool.fn_metadata = _TextSafeMetadata.model_construct(**dict(tool.fn_metadata))
     return tool
 

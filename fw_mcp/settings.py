@@ -84,6 +84,18 @@ class ModelsSection(_Section):
         return {"defaults": defaults, "aliases": data.get("aliases", {})}
 
 
+class ReasoningSection(_Section):
+    """Per-model reasoning rules Fireworks enforces, checked before a request is sent."""
+
+    efforts: dict[str, list[Literal["low", "medium", "high", "none"]]] = Field(default_factory=dict)
+
+    def efforts_for(self, model: str) -> list[str] | None:
+        """The values `model` (a full id, deployment suffix allowed) takes; None: any value."""
+        base = model.split("#", 1)[0]
+        found = self.efforts.get(base, self.efforts.get(base.removeprefix(MODEL_PREFIX)))
+        return None if found is None else list(found)
+
+
 class TimeoutsSection(_Section):
     connect: float = Field(gt=0)
     read: float = Field(gt=0)
@@ -166,6 +178,7 @@ class Settings(_Section):
     images: ImagesSection
     http: HttpSection
     server: ServerSection = Field(default_factory=ServerSection)
+    reasoning: ReasoningSection = Field(default_factory=ReasoningSection)
     api_key: SecretStr | None = None
 
     @field_validator("api_key", mode="before")

@@ -50,6 +50,9 @@ LOW_WATER = 1024 * 1024
 """...and resume once the backlog is down to this."""
 CLOSE_TIMEOUT = 5.0
 """On exit, how long pending output may take to reach a host that is still there but not reading."""
+SETTLE_TIMEOUT = 0.05
+"""How long a message after a progress notification waits for the host to have read that notification."""
+_PROGRESS = '"method":"notifications/progress"'
 
 _serving = False  # one claim of fds 0 and 1 per process, as the SDK enforces for its own
 
@@ -167,8 +170,11 @@ class PipeWriter(asyncio.Protocol):
     own `aclose()` they raise `anyio.ClosedResourceError`, which the SDK's writer task handles.
     """
 
-    def __init__(self, on_lost: Callable[[], None] | None = None) -> None:
+    def __init__(self, on_lost: Callable[[], None] | None = None, fd: int | None = None) -> None:
         self.on_lost = on_lost
+        self._fd = fd
+        self._queue_request = None if fd is None else _queue_request(fd)
+        self._after_progress = False
         self._transport: asyncio.WriteTransport | None = None
         self._paused = False
         self._drainers: deque[asyncio.Future[None]] = deque()
@@ -201,6 +207,10 @@ class PipeWriter(asyncio.Protocol):
             self._closed.set_result(None)
 
     async def write(self, data: str) -> None:
+        progress = _PROGRESS in data[:64]
+        if self._after_progress and not progress:
+            await self._until_host_read()
+        self._after_progress = progress
         self._check()
         cast(asyncio.WriteTransport, self._transport).write(data.encode("utf-8"))
         self._check()  # the write itself may have failed (EPIPE)
@@ -217,6 +227,27 @@ class PipeWriter(asyncio.Protocol):
     async def flush(self) -> None:
         """Bytes are handed to the transport by `write`; only report a host that has gone."""
         self._check()
+
+    async def _until_host_read(self) -> None:
+        """Wait (at most SETTLE_TIMEOUT) until the host has read everything written so far.
+
+        Works around the MCP TypeScript SDK (1.x `Protocol`): it handles a notification a tick after
+        the messages read with it, so a result in the same read as the last progress notification
+        unregisters the progress token first, and the notification is dropped ("Received a progress
+        notification for an unknown token"). A separate read keeps them in order.
+        """
+        loop = asyncio.get_running_loop()
+        deadline, pause = loop.time() + SETTLE_TIMEOUT, 0.0002
+        while self._unread() and loop.time() < deadline and not self._closing:
+            await asyncio.sleep(pause)
+            pause = min(pause * 2, 0.005)
+
+    def _unread(self) -> int:
+        """Bytes written but not yet read by the host: ours still buffered, plus the pipe's or socket's."""
+        buffered = self._transport.get_write_buffer_size() if self._transport is not None else 0
+        if self._fd is None or self._queue_request is None:
+            return buffered
+        return buffered + _kernel_unread(self._fd, self._queue_request)
 
     async def aclose(self) -> None:
         """Close after pending bytes are written (at most CLOSE_TIMEOUT, then drop them)."""
@@ -246,6 +277,31 @@ class PipeWriter(asyncio.Protocol):
         for waiter in self._drainers:
             if not waiter.done():
                 waiter.set_result(None)
+
+
+def _queue_request(fd: int) -> int | None:
+    """The ioctl that counts a write end's unread bytes: FIONREAD on a pipe, SIOCOUTQ on a socket.
+
+    Linux only (elsewhere FIONREAD on a pipe's write end does not count its contents): None there.
+    """
+    if sys.platform != "linux":
+        return None
+    import termios
+
+    try:
+        return termios.TIOCOUTQ if stat.S_ISSOCK(os.fstat(fd).st_mode) else termios.FIONREAD
+    except OSError:
+        return None
+
+
+def _kernel_unread(fd: int, request: int) -> int:
+    import fcntl
+
+    try:
+        raw = fcntl.ioctl(fd, request, b"\0\0\0\0")
+    except OSError:
+        return 0
+    return int.from_bytes(raw, sys.byteorder, signed=True)
 
 
 async def _wait_closed(closed: asyncio.Future[None], abort: Callable[[], None] | None = None) -> None:
@@ -352,7 +408,8 @@ async def open_pipes(
         undo.callback(write_file.close)
         _, reader = await loop.connect_read_pipe(lambda: LineReader(high_water, low_water), read_file)
         undo.push_async_callback(reader.aclose)
-        _, writer = await loop.connect_write_pipe(lambda: PipeWriter(reader.abort), write_file)
+        fd = write_file.fileno()
+        _, writer = await loop.connect_write_pipe(lambda: PipeWriter(reader.abort, fd), write_file)
         undo.pop_all()
     return reader, writer
 

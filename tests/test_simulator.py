@@ -20,6 +20,7 @@ import jsonschema
 import pytest
 
 from fw_mcp.simulator import Simulator, SimulatorServer, create_app
+from fw_mcp.simulator.catalogue import MODELS
 from fw_mcp.simulator.errors import ERROR_VECTORS
 from fw_mcp.simulator.schema_gen import instance_for
 
@@ -397,7 +398,7 @@ async def test_images_are_described_with_format_and_size(client: httpx2.AsyncCli
 
 async def test_models_lists_the_catalogue(client: httpx2.AsyncClient) -> None:
     body = (await client.get("/models")).json()
-    assert body["object"] == "list" and len(body["data"]) == 11
+    assert body["object"] == "list" and len(body["data"]) == len(MODELS) >= 11
     by_id = {m["id"]: m for m in body["data"]}
     assert by_id[MODEL]["supports_image_input"] is False and by_id[MODEL]["supports_chat"] is True
     assert by_id["accounts/fireworks/models/qwen2p5-vl-32b-instruct"]["supports_image_input"] is True
@@ -506,10 +507,28 @@ async def test_malformed_model_ids_are_404(client: httpx2.AsyncClient, model: st
 
 
 async def test_model_id_forms_and_unknown_models(client: httpx2.AsyncClient, fresh: Simulator) -> None:
-    for model in (f"{MODEL}#accounts/me/deployments/abc", "accounts/fireworks/routers/kimi-k2"):
+    router, custom = "accounts/fireworks/routers/kimi-k2", "accounts/me/models/custom"
+    assert (
+        await client.post("/chat/completions", json={**chat(), "model": f"{MODEL}#dep-1"})
+    ).status_code == 200
+    for model in (router, custom, f"{custom}#dep-1"):
+        assert (await client.post("/chat/completions", json={**chat(), "model": model})).status_code == 404
+    fresh.configure(extra_models=[router, custom])
+    for model in (router, custom, f"{custom}#dep-1"):
         assert (await client.post("/chat/completions", json={**chat(), "model": model})).status_code == 200
     fresh.configure(unknown_models=[MODEL])
     assert (await client.post("/chat/completions", json=chat())).status_code == 404
+
+
+@pytest.mark.parametrize(
+    "model", ["accounts/fireworks/models/no-such-model", "accounts/fireworks/models/deepseek-v9"]
+)
+async def test_well_formed_model_ids_it_does_not_serve_are_404(
+    client: httpx2.AsyncClient, model: str
+) -> None:
+    response = await client.post("/chat/completions", json={**chat(), "model": model})
+    assert response.status_code == 404
+    assert response.json() == ERROR_VECTORS["404_model"]["body"]
 
 
 # -- scripting ------------------------------------------------------------------------------

@@ -144,7 +144,7 @@ class SimulatorApp:
             await ex.send_json(400, invalid_request("Request body is not valid JSON"))
             return
         try:
-            validate_chat(body, config["unknown_models"])
+            validate_chat(body, config["unknown_models"], config["extra_models"])
         except RequestError as exc:
             await ex.send_json(exc.status, exc.body)
             return

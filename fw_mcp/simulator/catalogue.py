@@ -1,44 +1,77 @@
-"""The built-in model catalogue served by ``GET /inference/v1/models``.
+"""The models the simulator serves: ``GET /inference/v1/models``, and a 404 for any other model id.
 
-Names and capabilities follow the reference notes; they are sample data for offline use, not a
-promise about which models Fireworks currently serves.
+Names, capabilities and reasoning rules follow the reference notes (the official SDK's docstrings);
+they are sample data for offline use, not a promise about which models Fireworks currently serves.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Literal
 
 CREATED = 1_700_000_000
+PREFIX = "accounts/fireworks/models/"
+EFFORTS = ("low", "medium", "high")
 
-# short name: (supports_tools, context_length)
-MODELS: dict[str, tuple[bool, int]] = {
-    "deepseek-v3p1": (True, 163_840),
-    "deepseek-r1-0528": (True, 163_840),
-    "kimi-k2-instruct-0905": (True, 262_144),
-    "kimi-k2-thinking": (True, 262_144),
-    "qwen3-235b-a22b": (True, 131_072),
-    "glm-4p6": (True, 202_752),
-    "gpt-oss-120b": (True, 131_072),
-    "llama-v3p1-8b-instruct": (True, 131_072),
-    "qwen2p5-vl-32b-instruct": (False, 128_000),
-    "qwen2p5-vl-72b-instruct": (False, 128_000),
-    "qwen3-vl-235b-a22b": (True, 262_144),
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """One served model. ``reasoning``: never, when asked, by default (until `none`), or always."""
+
+    tools: bool
+    context: int
+    reasoning: Literal["never", "asked", "default", "always"] = "never"
+    style: Literal["field", "tags"] = "field"  # reasoning_content, or <think> inside content
+    efforts: tuple[str, ...] = (*EFFORTS, "none")  # the reasoning_effort strings it takes
+    booleans: bool = True  # true/false are taken (as medium/none, then checked as those)
+    integers: bool = True  # an integer (a reasoning token cap) is taken
+
+
+MODELS: dict[str, ModelSpec] = {
+    "deepseek-v3p1": ModelSpec(True, 163_840, reasoning="asked"),
+    "deepseek-v3p2": ModelSpec(True, 163_840, reasoning="default"),
+    "deepseek-r1-0528": ModelSpec(True, 163_840, reasoning="always"),
+    "kimi-k2-instruct-0905": ModelSpec(True, 262_144),
+    "kimi-k2-thinking": ModelSpec(True, 262_144, reasoning="always"),
+    "qwen3-235b-a22b": ModelSpec(True, 131_072, reasoning="default", style="tags"),
+    "glm-4p6": ModelSpec(True, 202_752, reasoning="default"),
+    # Harmony (gpt-oss): low/medium/high only, so `none`, `false` and integers are refused.
+    "gpt-oss-120b": ModelSpec(True, 131_072, reasoning="default", efforts=EFFORTS, integers=False),
+    "gpt-oss-20b": ModelSpec(True, 131_072, reasoning="default", efforts=EFFORTS, integers=False),
+    "minimax-m2": ModelSpec(
+        True, 196_608, reasoning="always", efforts=EFFORTS, booleans=False, integers=False
+    ),
+    "llama-v3p1-8b-instruct": ModelSpec(True, 131_072),
+    "qwen2p5-vl-32b-instruct": ModelSpec(False, 128_000),
+    "qwen2p5-vl-72b-instruct": ModelSpec(False, 128_000),
+    "qwen3-vl-235b-a22b": ModelSpec(True, 262_144),
 }
+
+
+def served(model: str, extra: list[str] | tuple[str, ...] = ()) -> ModelSpec | None:
+    """The spec of a model id the simulator serves (a deployment ``#...`` of one too), else None.
+
+    ``extra`` ids (a custom model, a router) are served with a plain spec.
+    """
+    base = model.split("#", 1)[0]
+    if model in extra or base in extra:
+        return MODELS.get(base.removeprefix(PREFIX), ModelSpec(True, 131_072))
+    return MODELS.get(base.removeprefix(PREFIX)) if base.startswith(PREFIX) else None
 
 
 def model_list() -> dict[str, Any]:
     """The OpenAI-style list object, with the capability flags Fireworks adds."""
     data = [
         {
-            "id": f"accounts/fireworks/models/{name}",
+            "id": f"{PREFIX}{name}",
             "object": "model",
             "owned_by": "fireworks",
             "created": CREATED,
             "supports_chat": True,
-            "supports_tools": tools,
+            "supports_tools": spec.tools,
             "supports_image_input": "-vl-" in name,
-            "context_length": context,
+            "context_length": spec.context,
         }
-        for name, (tools, context) in MODELS.items()
+        for name, spec in MODELS.items()
     ]
     return {"object": "list", "data": data}

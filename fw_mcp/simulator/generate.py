@@ -14,6 +14,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
+from .catalogue import ModelSpec, served
 from .images import describe_images
 from .schema_gen import instance_for
 
@@ -134,19 +135,24 @@ def image_parts(message: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def choose_reasoning(body: dict[str, Any]) -> str | None:
-    """``"field"`` for ``reasoning_content`` deltas, ``"tags"`` for ``<think>`` in content, or None."""
-    name = short_name(body["model"]).lower()
+    """``"field"`` for ``reasoning_content`` deltas, ``"tags"`` for ``<think>`` in content, or None.
+
+    Per model (the catalogue): some never reason, some only when asked, some until told `none`,
+    some always. The body was validated, so the model is served and its effort is one it takes.
+    """
+    spec = served(body["model"]) or ModelSpec(True, 0)
     effort = body.get("reasoning_effort")
     thinking = body.get("thinking")
+    if isinstance(thinking, dict):
+        effort = thinking.get("type") == "enabled"
     off = effort is False or effort == "none" or (isinstance(effort, int) and effort == 0)
-    if "qwen3" in name and "vl" not in name and not off:
-        return "tags"  # Qwen3 reasons by default, inside its content
-    if "r1" in name or "thinking" in name:
-        return "field"  # reasoning-only models always reason
-    asked = effort in ("low", "medium", "high") or effort is True
-    asked = asked or (isinstance(effort, int) and not isinstance(effort, bool) and effort > 0)
-    asked = asked or (isinstance(thinking, dict) and thinking.get("type") == "enabled")
-    return "field" if asked else None
+    on = {
+        "never": False,
+        "asked": effort is not None and not off,
+        "default": not off,
+        "always": True,
+    }[spec.reasoning]
+    return spec.style if on else None
 
 
 def reasoning_text(body: dict[str, Any]) -> str:

@@ -21,6 +21,7 @@ DEFAULT_CONFIG: dict[str, Any] = {
     "latency": 0.0,
     "api_keys": None,
     "unknown_models": [],
+    "extra_models": [],
     "chunk_words": 1,
 }
 
@@ -94,7 +95,7 @@ def check_config(values: dict[str, Any]) -> dict[str, Any]:
         elif key == "chunk_words":
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ValueError(f"chunk_words must be an integer >= 1, got {value!r}")
-        elif (key == "api_keys" and value is not None) or key == "unknown_models":
+        elif (key == "api_keys" and value is not None) or key in ("unknown_models", "extra_models"):
             if not isinstance(value, list | tuple) or not all(isinstance(v, str) for v in value):
                 raise ValueError(f"{key} must be a list of strings, got {value!r}")
             value = list(value)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from .catalogue import ModelSpec, served
 from .errors import error_vector, invalid_request
 from .images import MAX_BASE64_CHARS, MAX_IMAGES, ImageError, check_image_data, check_image_url
 
@@ -52,7 +53,28 @@ ALLOWED_FIELDS = frozenset(
         "service_tier",
         "metadata",
         "user",
+        # Declared by the official SDK too (fireworks-ai 1.2, CompletionCreateParams).
+        "echo",
+        "echo_last",
+        "ignore_eos",
+        "prompt_truncate_len",
+        "raw_output",
+        "return_token_ids",
+        "safe_tokenization",
+        "speculation",
+        "functions",
+        "function_call",
     ]
+)
+BOOLEAN_FIELDS = (
+    "stream",
+    "parallel_tool_calls",
+    "perf_metrics_in_response",
+    "echo",
+    "ignore_eos",
+    "raw_output",
+    "return_token_ids",
+    "safe_tokenization",
 )
 # field: (low, high, integer only)
 RANGES: dict[str, tuple[float, float, bool]] = {
@@ -95,8 +117,13 @@ def is_number(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
 
-def validate_chat(body: Any, unknown_models: list[str] | tuple[str, ...] = ()) -> None:
-    """Check a chat-completions body as the API does.
+def validate_chat(
+    body: Any,
+    unknown_models: list[str] | tuple[str, ...] = (),
+    extra_models: list[str] | tuple[str, ...] = (),
+) -> None:
+    """Check a chat-completions body as the API does; only the catalogue's models (and ``extra_models``)
+    are served.
 
     Raises:
         RequestError: 400 for a malformed body, 404 for a model that does not exist.
@@ -116,8 +143,10 @@ def validate_chat(body: Any, unknown_models: list[str] | tuple[str, ...] = ()) -
     check_images(body["messages"])
     check_tools(body)
     check_response_format(body.get("response_format"))
-    if not MODEL_RE.match(body["model"]) or body["model"] in unknown_models:
+    spec = served(body["model"], extra_models) if MODEL_RE.match(body["model"]) else None
+    if spec is None or body["model"] in unknown_models:
         raise RequestError(404, error_vector("404_model")["body"])
+    check_model_reasoning(body, spec)
 
 
 def check_sampling(body: dict[str, Any]) -> None:
@@ -131,7 +160,7 @@ def check_sampling(body: dict[str, Any]) -> None:
                 raise bad(f"{name} must be between {low} and {high}: {value}")
     if "max_tokens" in body and "max_completion_tokens" in body:
         raise bad("Only one of max_tokens and max_completion_tokens may be set")
-    for name in ("max_tokens", "max_completion_tokens"):
+    for name in ("max_tokens", "max_completion_tokens", "prompt_truncate_len", "echo_last"):
         value = body.get(name)
         if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < 1):
             raise bad(f"{name} must be an integer of at least 1: {value!r}")
@@ -146,7 +175,7 @@ def check_sampling(body: dict[str, Any]) -> None:
     for name, allowed in CHOICES.items():
         if name in body and body[name] not in allowed:
             raise bad(f"{name} must be one of {', '.join(allowed)}: {body[name]!r}")
-    for name in ("stream", "parallel_tool_calls", "perf_metrics_in_response"):
+    for name in BOOLEAN_FIELDS:
         if body.get(name) is not None and not isinstance(body[name], bool):
             raise bad(f"{name} must be a boolean: {body[name]!r}")
     options = body.get("stream_options")
@@ -185,6 +214,25 @@ def check_reasoning(body: dict[str, Any]) -> None:
         budget = thinking.get("budget_tokens")
         if budget is not None and (not isinstance(budget, int) or budget < 1024):
             raise bad(f"thinking.budget_tokens must be an integer of at least 1024: {budget!r}")
+
+
+def check_model_reasoning(body: dict[str, Any], spec: ModelSpec) -> None:
+    """The model's own rules: `true`/`false` become medium/none first, then each model says yes or no."""
+    effort = body.get("reasoning_effort")
+    thinking = body.get("thinking")
+    if isinstance(thinking, dict):  # the other spelling of the same switch
+        budget = thinking.get("budget_tokens")
+        effort = "none" if thinking["type"] == "disabled" else budget if budget is not None else True
+    if effort is None:
+        return
+    if isinstance(effort, bool):
+        if not spec.booleans:
+            raise bad(f"Invalid reasoning effort: {str(effort).lower()}")
+        effort = "medium" if effort else "none"
+    if isinstance(effort, str) and effort not in spec.efforts:
+        raise bad(f"Invalid reasoning effort: {effort}")
+    if isinstance(effort, int) and not spec.integers:
+        raise bad(f"Invalid reasoning effort: {effort}")
 
 
 def check_messages(messages: list[Any]) -> None:

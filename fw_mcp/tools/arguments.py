@@ -7,10 +7,9 @@ functions that raise `InvalidArgument` naming the argument.
 
 from __future__ import annotations
 
-import json
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, WithJsonSchema
 
 from fw_mcp.errors import InvalidArgument
 from fw_mcp.fireworks.wire import (
@@ -22,6 +21,7 @@ from fw_mcp.fireworks.wire import (
     UserMessage,
 )
 from fw_mcp.fireworks.wire import FunctionCall as WireFunctionCall
+from fw_mcp.tools.portable import PORTABLE, JsonText
 
 __all__ = [
     "MaxTokens",
@@ -36,6 +36,7 @@ __all__ = [
     "TopP",
     "build_messages",
     "check_input_size",
+    "check_reasoning_effort",
 ]
 
 MODEL_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._/#:@-]{0,255}$"
@@ -45,8 +46,11 @@ class FunctionCall(BaseModel):
     model_config = ConfigDict(extra="forbid")
     name: Annotated[str, Field(description="The function the assistant called.", min_length=1, max_length=64)]
     arguments: Annotated[
-        str | dict[str, Any],
-        Field(description="The call's arguments: a JSON object, or that object as a JSON string."),
+        JsonText,
+        Field(
+            description="The call's arguments: a JSON object as JSON text, e.g. "
+            '{"city": "Paris"} (an object is accepted too).'
+        ),
     ] = "{}"
 
 
@@ -86,6 +90,7 @@ Prompt = Annotated[
 ]
 Messages = Annotated[
     list[Message] | None,
+    PORTABLE,
     Field(
         description="The whole conversation, oldest first, instead of `prompt` (use it for multi-turn chats "
         "and to pass back tool results).",
@@ -120,7 +125,9 @@ MaxTokens = Annotated[
 StopText = Annotated[str, StringConstraints(min_length=1, max_length=1000)]
 Stop = Annotated[
     StopText | list[StopText] | None,
-    Field(description="Up to 4 sequences at which the model stops writing."),
+    # Advertised as a list only: Gemini's converters keep one branch of a string-or-list union.
+    WithJsonSchema({"anyOf": [{"type": "array", "items": {"type": "string"}}, {"type": "null"}]}),
+    Field(description="Up to 4 sequences at which the model stops writing (one string is accepted too)."),
 ]
 ReasoningEffort = Annotated[
     Literal["low", "medium", "high", "none"] | None,
@@ -128,6 +135,18 @@ ReasoningEffort = Annotated[
         description="How much the model reasons before answering, on models that can; `none` turns it off."
     ),
 ]
+
+
+def check_reasoning_effort(effort: str | None, model: str, allowed: list[str] | None) -> None:
+    """Refuse an effort the model does not take (per configuration), before anything is sent."""
+    if effort is None or allowed is None or effort in allowed:
+        return
+    short = model.removeprefix("accounts/fireworks/models/")
+    raise InvalidArgument(
+        "reasoning_effort",
+        f"{short} does not take {effort!r}; it takes {', '.join(allowed)} ([reasoning.efforts]). "
+        "Omit reasoning_effort for the model's default.",
+    )
 
 
 def build_messages(
@@ -190,7 +209,7 @@ def _wire_message(m: Message) -> ChatMessage:
         calls = [
             ToolCallOut(
                 id=c.id,
-                function=WireFunctionCall(name=c.function.name, arguments=_text(c.function.arguments)),
+                function=WireFunctionCall(name=c.function.name, arguments=c.function.arguments),
             )
             for c in m.tool_calls or []
         ]
@@ -199,10 +218,6 @@ def _wire_message(m: Message) -> ChatMessage:
     if m.role == "tool":
         return ToolMessage(content=content, tool_call_id=m.tool_call_id or "")
     return SystemMessage(content=content) if m.role == "system" else UserMessage(content=content)
-
-
-def _text(arguments: str | dict[str, Any]) -> str:
-    return arguments if isinstance(arguments, str) else json.dumps(arguments)
 
 
 def check_input_size(limit: int, *parts: Any) -> None:

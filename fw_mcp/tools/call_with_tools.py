@@ -28,6 +28,7 @@ from fw_mcp.tools.arguments import (
     check_input_size,
 )
 from fw_mcp.tools.job import Job, tool_errors
+from fw_mcp.tools.portable import PORTABLE, JsonObject
 from fw_mcp.tools.results import UsageOut, cap, content_blocks, footer, length_note
 from fw_mcp.tools.schemas import schema_problems, validator_for_schema
 
@@ -43,7 +44,8 @@ class FunctionSpec(BaseModel):
     name: ToolName
     description: Annotated[str | None, Field(description="What the function does, for the model.")] = None
     parameters: Annotated[
-        dict[str, Any] | None, Field(description="A JSON Schema for the arguments (an object schema).")
+        JsonObject | None,
+        Field(description="The arguments' JSON Schema (an object schema), JSON-encoded as a string."),
     ] = None
     strict: Annotated[bool | None, Field(description="Accepted for OpenAI compatibility; ignored.")] = None
 
@@ -59,7 +61,8 @@ class ToolSpec(BaseModel):
     ] = None
     description: Annotated[str | None, Field(description="What it does (short form).")] = None
     parameters: Annotated[
-        dict[str, Any] | None, Field(description="Its arguments' JSON Schema (short form).")
+        JsonObject | None,
+        Field(description="Its arguments' JSON Schema, JSON-encoded as a string (short form)."),
     ] = None
 
     def spec(self, where: str) -> FunctionSpec:
@@ -77,7 +80,9 @@ class ToolSpec(BaseModel):
 class CallOut(BaseModel):
     id: str = Field(description="The call id; answer it with a `tool` message carrying this tool_call_id.")
     name: str = Field(description="The function to call.")
-    arguments: Any = Field(description="The arguments as a JSON object (the raw text if it was not JSON).")
+    arguments: dict[str, Any] | str = Field(
+        description="The arguments as a JSON object (the raw text when they were not a JSON object)."
+    )
     error: str | None = Field(
         default=None, description="Set when the call does not fit its tool's parameters."
     )
@@ -99,6 +104,7 @@ async def call_with_tools(
     ctx: Context[Any, Any],
     tools: Annotated[
         list[ToolSpec],
+        PORTABLE,
         Field(description="The functions the model may call (1-128), OpenAI style.", min_length=1),
     ],
     prompt: Prompt = None,
@@ -191,10 +197,14 @@ def _check_call(call: ToolCall, specs: dict[str, FunctionSpec]) -> CallOut:
         out.error = f"the model called {call.name!r}, which is not one of the given tools"
         return out
     try:
-        out.arguments = json.loads(call.arguments or "{}")
+        parsed = json.loads(call.arguments or "{}")
     except ValueError as exc:
         out.error = f"arguments are not valid JSON ({exc})"
         return out
+    if not isinstance(parsed, dict):
+        out.error = "arguments are not a JSON object"
+        return out
+    out.arguments = parsed
     problem = schema_problems(
         validator_for_schema(spec.parameters or EMPTY_PARAMETERS, "parameters"), out.arguments
     )

@@ -21,6 +21,7 @@ from fw_mcp.tools.arguments import (
     TopP,
     build_messages,
     check_input_size,
+    check_reasoning_effort,
     stop_list,
 )
 from fw_mcp.tools.job import Job, tool_errors
@@ -54,6 +55,7 @@ async def chat(
     turns = build_messages(prompt, messages, system)
     check_input_size(settings.limits.max_input_chars, [t.wire() for t in turns])
     resolved = settings.resolve_model(model, "chat")
+    check_reasoning_effort(reasoning_effort, resolved, settings.reasoning.efforts_for(resolved))
     request = ChatRequest(
         model=resolved,
         messages=turns,

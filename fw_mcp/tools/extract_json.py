@@ -13,7 +13,7 @@ from typing import Annotated, Any
 
 from mcp.server.mcpserver import Context
 from mcp.types import CallToolResult
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, WithJsonSchema
 
 from fw_mcp.errors import InvalidModelOutput
 from fw_mcp.fireworks.stream import Completion, Usage
@@ -28,6 +28,7 @@ from fw_mcp.fireworks.wire import (
 )
 from fw_mcp.tools.arguments import MaxTokens, Model, check_input_size
 from fw_mcp.tools.job import Job, tool_errors
+from fw_mcp.tools.portable import ANY_JSON_SCHEMA, JsonObject
 from fw_mcp.tools.results import UsageOut, cap, content_blocks, footer
 from fw_mcp.tools.schemas import schema_problems, validator_for_schema
 
@@ -42,7 +43,9 @@ _FENCE = re.compile(r"^```(?:json)?\s*(.*?)\s*```$", re.DOTALL)
 
 
 class ExtractResult(BaseModel):
-    data: Any = Field(description="The extracted JSON value; it validates against the given schema.")
+    data: Annotated[Any, WithJsonSchema(ANY_JSON_SCHEMA)] = Field(
+        description="The extracted JSON value; it validates against the given schema."
+    )
     model: str = Field(description="The Fireworks model id that answered.")
     usage: UsageOut = Field(description="Tokens used, over both rounds when a repair was needed.")
     repaired: bool = Field(
@@ -74,10 +77,11 @@ async def extract_json(
     ctx: Context[Any, Any],
     text: Annotated[str, Field(description="The text to extract from.", min_length=1)],
     schema: Annotated[
-        dict[str, Any],
+        JsonObject,
         Field(
-            description="A JSON Schema (an object) the result must match, e.g. "
-            '{"type": "object", "properties": {"name": {"type": "string"}}, "required": ["name"]}.'
+            description="The JSON Schema the result must match, as JSON text, e.g. "
+            '{"type": "object", "properties": {"name": {"type": "string"}}, "required": ["name"]} '
+            "(an object is accepted too)."
         ),
     ],
     instructions: Annotated[

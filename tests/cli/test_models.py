@@ -11,6 +11,7 @@ from fw_mcp.errors import FireworksHTTPError, FireworksTransportError
 from fw_mcp.fireworks.client import create_http_client
 from fw_mcp.settings import Settings
 from fw_mcp.simulator import SimulatorServer
+from fw_mcp.simulator.catalogue import MODELS as SIMULATED_MODELS
 from tests.cli.helpers import Cli, sim_env, spawn
 from tests.conftest import make_settings
 
@@ -27,7 +28,7 @@ def test_models_table_marks_capabilities_and_configured_names(simulator: Simulat
         "alias kimi" in rows["kimi-k2-instruct-0905"]
         and "default for call_with_tools" in rows["kimi-k2-instruct-0905"]
     )
-    assert "11 models" in ran.out
+    assert f"{len(SIMULATED_MODELS)} models" in ran.out
 
 
 def test_models_json(cli: Cli, simulator: SimulatorServer, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -93,4 +94,4 @@ async def test_list_models_maps_errors_and_redacts_the_key(simulator: SimulatorS
         with pytest.raises(FireworksTransportError, match="not answer a JSON model list"):
             await list_models(http, settings)
         assert len(simulator.sim.requests) == 4, "the 403 once, the non-list three times"
-        assert len(await list_models(http, settings)) == 11
+        assert len(await list_models(http, settings)) == len(SIMULATED_MODELS)
