@@ -22,6 +22,7 @@ import re
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
+import anyio
 import mcp_types as types
 from mcp.shared.message import SessionMessage
 from pydantic import ValidationError
@@ -75,8 +76,6 @@ class AnsweringReadStream:
         return self
 
     async def __anext__(self) -> SessionMessage | Exception:
-        import anyio
-
         try:
             return await self.receive()
         except anyio.EndOfStream:
