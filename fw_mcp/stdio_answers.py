@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+from contextlib import suppress
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
@@ -66,7 +67,8 @@ class AnsweringReadStream:
         if isinstance(outcome, SessionMessage):
             return outcome
         if outcome is not None:
-            await self._write.send(SessionMessage(outcome))
+            with suppress(anyio.ClosedResourceError, anyio.BrokenResourceError):  # the host has gone
+                await self._write.send(SessionMessage(outcome))
         return item
 
     async def aclose(self) -> None:
