@@ -75,7 +75,8 @@ class Attacker:
             try:
                 await asyncio.wait_for(attack(), timeout=self.left() + 0.1)
             except (TimeoutError, OSError, asyncio.IncompleteReadError) as exc:
-                self.seen[f"{self.kind}: {type(exc).__name__}"] += 1
+                ended = isinstance(exc, TimeoutError) and self.left() <= 0
+                self.seen[f"{self.kind}: {'still going at the end' if ended else type(exc).__name__}"] += 1
                 await asyncio.sleep(0.05)
 
     async def _closed(self, reader: asyncio.StreamReader) -> bytes:
@@ -166,12 +167,15 @@ class Attacker:
         writer.close()
 
     async def sessions(self) -> None:
-        conn = RawConnection(self.url)
-        try:
-            status, _, _ = await conn.post(json.dumps(INIT).encode(), _headers(self.token))
-            self.seen[f"{self.kind}: HTTP {status}"] += 1
-        finally:
-            await conn.close()
+        async def open_one() -> None:
+            conn = RawConnection(self.url)
+            try:
+                status, _, _ = await conn.post(json.dumps(INIT).encode(), _headers(self.token))
+                self.seen[f"{self.kind}: HTTP {status}"] += 1
+            finally:
+                await conn.close()
+
+        await asyncio.gather(*(open_one() for _ in range(8)))  # eight at a time
         await asyncio.sleep(0.02)
 
     async def bad_json(self) -> None:
