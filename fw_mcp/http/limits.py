@@ -1,9 +1,10 @@
-"""Request limits: body size (413) and requests in flight per token (429 with Retry-After).
+"""Request limits: body size (413), body time (408) and requests in flight per token (429).
 
-The body check reads only Content-Length, so it answers before a byte of an oversized body is
-read; chunked bodies are capped by the SDK with the same limit. The concurrency cap counts POSTs
-(each carries one JSON-RPC message and, for a tool call, holds until the answer is streamed);
-long-lived GET streams are not counted. It is per process: with N workers a token may have up to
+A declared Content-Length over the limit is refused before a byte of the body is read; a chunked
+body is counted as it arrives, and a body must arrive whole within [http] request_timeout (a
+client dribbling it would otherwise hold its connection and task for ever). The concurrency cap
+counts POSTs (each carries one JSON-RPC message and, for a tool call, holds until the answer is
+streamed); long-lived GET streams are not counted. It is per process: with N workers a token may have up to
 N times the limit in flight, which keeps it a guard against one runaway client, not a quota.
 """
 
