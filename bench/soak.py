@@ -16,8 +16,9 @@ one attack of issue 14 that does not depend on schema validation:
     oversized     a Content-Length over [http] max_body_bytes
 
 Reported: whether any normal call failed, how much longer the slowest normal call waited than the
-slowest one without attackers, the server's peak resident memory, and its open file descriptors
-before the attack and once the attackers are gone. Every loop is bounded by the deadline.
+slowest one without attackers (bound: 2 s), the server's peak resident memory (bound: 200 MB), and
+its open file descriptors before the attack and once the attackers are gone (they must return).
+Every loop is bounded by the deadline.
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ INIT = {
     "params": {"protocolVersion": LEGACY, "capabilities": {}, "clientInfo": {"name": "soak", "version": "0"}},
 }
 MAX_EXCESS_S = 2.0
+MAX_RSS_MB = 200  # the stated bound: the idle server is ~80 MB
 
 
 def fds(pid: int) -> int:
@@ -278,8 +280,11 @@ async def soak(
         "rss_before_mb": round(rss_before / 2**20, 1),
         "peak_rss_mb": round(peak / 2**20, 1),
         "peak_is_since_attack_start": peak_reset,
+        "rss_bound_mb": MAX_RSS_MB,
+        "rss_within_bound": peak <= MAX_RSS_MB * 2**20,
         "fds_before": fds_before,
         "fds_after": fds(pid),
+        "fds_returned": fds(pid) <= fds_before,
         "attacks": dict(sorted(seen.items())),
     }
 
@@ -308,7 +313,8 @@ def main(argv: list[str] | None = None) -> int:
             )
         )
     print(json.dumps(report, indent=2))
-    return 0 if report["no_normal_call_failed"] and report["excess_within_2s"] else 1
+    verdicts = ("no_normal_call_failed", "excess_within_2s", "rss_within_bound", "fds_returned")
+    return 0 if all(report[name] for name in verdicts) else 1
 
 
 if __name__ == "__main__":
