@@ -92,7 +92,26 @@ def _bind(config: uvicorn.Config) -> socket.socket:
 
 def connection_limits(settings: Settings) -> ConnectionLimits:
     http = settings.http
+    _warn_if_over_fd_limit(http.max_connections)
     return ConnectionLimits(http.request_timeout, http.max_pending_connections, http.max_connections)
+
+
+def _warn_if_over_fd_limit(max_connections: int, spare: int = 64) -> None:
+    """Connections past the descriptor limit fail at accept() instead of being refused cleanly."""
+    try:
+        import resource
+
+        soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
+    except (ImportError, OSError, ValueError):  # pragma: no cover (Windows)
+        return
+    if soft != resource.RLIM_INFINITY and max_connections + spare > soft:
+        logger.warning(
+            "[http] max_connections is %d but this process may open only %d files: raise the limit "
+            "(`ulimit -n %d`, LimitNOFILE= under systemd) or lower max_connections.",
+            max_connections,
+            soft,
+            max_connections + spare,
+        )
 
 
 def _with_nodelay(sock: socket.socket) -> socket.socket:
