@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 
 import anyio
+import pytest
 
 from fw_mcp.simulator import SimulatorServer
 from tests.http.helpers import call, http_server, mcp_client, server_env, until, write_config
