@@ -30,6 +30,7 @@ __all__ = [
     "FwMcpError",
     "InvalidArgument",
     "InvalidModelOutput",
+    "ShuttingDown",
     "StreamInterrupted",
     "missing_key_error",
 ]
@@ -153,6 +154,19 @@ class StreamInterrupted(_PartialResultError):
     def __str__(self) -> str:
         return (
             f"The Fireworks stream broke before the answer was complete ({self.reason}). "
+            "What arrived is returned below, marked incomplete; call again for a full answer."
+        )
+
+
+class ShuttingDown(StreamInterrupted):
+    """The server's shutdown grace period ran out while the call was still streaming."""
+
+    def __init__(self, partial: Completion | None) -> None:
+        super().__init__("the server is shutting down", partial)
+
+    def __str__(self) -> str:
+        return (
+            "The server is shutting down and stopped this call before the answer was complete. "
             "What arrived is returned below, marked incomplete; call again for a full answer."
         )
 

@@ -21,6 +21,7 @@ from mcp.types import ToolAnnotations
 from pydantic import ValidationError
 
 from fw_mcp import __version__
+from fw_mcp.calls import CALL_WATCH, CallWatch
 from fw_mcp.fireworks.client import FireworksClient, create_http_client
 from fw_mcp.prompts import register_prompts
 from fw_mcp.registry import instructions
@@ -75,6 +76,18 @@ class FwMcpServer(MCPServer[Runtime]):
     async def call_tool(
         self, name: str, arguments: dict[str, Any], context: Context[Runtime, Any] | None = None
     ) -> Any:
+        watch = _call_watch_of(context)
+        if watch is None:
+            return await self._call_tool(name, arguments, context)
+        with watch.running() as scope:  # HTTP: the client hanging up cancels the call
+            return await self._call_tool(name, arguments, context)
+        if scope.cancelled_caught:
+            raise ToolError("The client closed its connection, so the call was cancelled.")
+        return None  # pragma: no cover (the scope is cancelled only by a disconnect)
+
+    async def _call_tool(
+        self, name: str, arguments: dict[str, Any], context: Context[Runtime, Any] | None
+    ) -> Any:
         if (parameters := self._parameters.get(name)) is not None:
             _refuse_unknown_arguments(arguments, parameters)
         try:
@@ -100,6 +113,16 @@ class FwMcpServer(MCPServer[Runtime]):
             await self._lowlevel_server.run(
                 read_stream, write_stream, self._lowlevel_server.create_initialization_options()
             )
+
+
+def _call_watch_of(context: Context[Runtime, Any] | None) -> CallWatch | None:
+    """The watch an HTTP transport attached to this request (None over stdio)."""
+    try:
+        request = context.request_context.request if context is not None else None
+    except (LookupError, ValueError, AttributeError):
+        return None
+    watch = getattr(getattr(request, "state", None), CALL_WATCH, None)
+    return watch if isinstance(watch, CallWatch) else None
 
 
 def _refuse_unknown_arguments(arguments: dict[str, Any], schema: dict[str, Any]) -> None:

@@ -16,6 +16,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    PrivateAttr,
     SecretStr,
     ValidationError,
     field_validator,
@@ -30,6 +31,7 @@ __all__ = [
     "Settings",
     "config_source",
     "default_config_file",
+    "exposed_dirs_line",
     "load_settings",
     "normalize_base_url",
 ]
@@ -157,6 +159,11 @@ class HttpSection(_Section):
     max_concurrent_per_token: int = Field(ge=1)
     shutdown_grace: float = Field(ge=0)
     session_idle_timeout: float = Field(gt=0)
+    max_sessions: int = Field(ge=1)
+    max_sessions_per_token: int = Field(ge=1)
+    request_timeout: float = Field(gt=0)
+    max_pending_connections: int = Field(ge=1)
+    max_connections: int = Field(ge=1)
     oauth: OAuthSection = Field(default_factory=OAuthSection)
 
     @field_validator("auth_token", mode="before")
@@ -180,6 +187,7 @@ class Settings(_Section):
     server: ServerSection = Field(default_factory=ServerSection)
     reasoning: ReasoningSection = Field(default_factory=ReasoningSection)
     api_key: SecretStr | None = None
+    _shared_server: bool = PrivateAttr(default=False)  # set by for_http_server(); not a setting
 
     @field_validator("api_key", mode="before")
     @classmethod
@@ -204,14 +212,32 @@ class Settings(_Section):
         chosen = self.models.aliases.get(chosen, chosen)
         return chosen if "/" in chosen else MODEL_PREFIX + chosen
 
+    def for_http_server(self) -> Settings:
+        """These settings for a server shared over HTTP: no folder is readable unless named."""
+        shared = self.model_copy()
+        shared._shared_server = True
+        return shared
+
     def allowed_dirs(self) -> list[Path]:
-        """Folders describe_image may read. Default: the working directory, unless that is `/`."""
+        """Folders describe_image may read. Default: the working directory, unless that is `/`, over
+        stdio; none on an HTTP server (any token holder could have its files sent upstream)."""
         raw = os.environ.get(ENV_ALLOWED_DIRS)
         dirs = [d for d in raw.split(os.pathsep) if d] if raw is not None else list(self.images.allowed_dirs)
-        if raw is None and not dirs:
+        if raw is None and not dirs and not self._shared_server:
             cwd = Path.cwd()
             dirs = [] if cwd == Path(cwd.anchor) else [str(cwd)]
         return [Path(d).expanduser().resolve() for d in dirs]
+
+
+def exposed_dirs_line(settings: Settings) -> str:
+    """For the start-up log: which folders describe_image may read local files from."""
+    dirs = settings.allowed_dirs()
+    if not dirs:
+        return (
+            f"describe_image reads no local files (name folders in {ENV_ALLOWED_DIRS} or "
+            "[images] allowed_dirs to allow some)."
+        )
+    return "describe_image may read local files in: " + ", ".join(map(str, dirs))
 
 
 def normalize_base_url(url: str) -> str:

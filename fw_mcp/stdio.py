@@ -480,17 +480,29 @@ async def stdio_transport() -> AsyncIterator[Streams]:
             refusal = f"could not open pipes: {exc!r}"
     if pipes is None:
         logger.debug("stdio: the SDK's threaded transport (%s)", refusal)
-        async with stdio_server() as streams:
-            yield streams
+        async with stdio_server() as (read_stream, write_stream):
+            yield _answering(read_stream, write_stream), write_stream
         return
     loop = type(asyncio.get_running_loop())
     logger.debug("stdio: asyncio pipes on fds 0 and 1 (%s.%s)", loop.__module__, loop.__qualname__)
     try:
-        async with stdio_server(stdin=cast(Any, pipes.reader), stdout=cast(Any, pipes.writer)) as streams:
-            yield streams
+        async with stdio_server(stdin=cast(Any, pipes.reader), stdout=cast(Any, pipes.writer)) as (
+            read_stream,
+            write_stream,
+        ):
+            yield _answering(read_stream, write_stream), write_stream
     except BaseException as exc:
         if not _host_hung_up(exc, pipes.writer):
             raise
         logger.info("The host closed stdout: stopping.")
     finally:
         await _close_claimed(pipes)
+
+
+def _answering(
+    read_stream: ReadStream[SessionMessage | Exception], write_stream: WriteStream[SessionMessage]
+) -> Any:
+    """Lines the SDK's parser refuses are answered with their id (see fw_mcp.stdio_answers)."""
+    from fw_mcp.stdio_answers import AnsweringReadStream
+
+    return AnsweringReadStream(read_stream, write_stream)

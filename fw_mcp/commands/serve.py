@@ -125,7 +125,7 @@ def resolve(args: argparse.Namespace) -> ServeArgs:
 
 def run(args: argparse.Namespace) -> int:
     from fw_mcp.commands._common import simulator_overrides
-    from fw_mcp.settings import load_settings
+    from fw_mcp.settings import exposed_dirs_line, load_settings
 
     chosen = resolve(args)
     with simulator_overrides(chosen.simulate) as overrides:
@@ -136,6 +136,8 @@ def run(args: argparse.Namespace) -> int:
                 overrides["fireworks"]["base_url"],
             )
         settings = load_settings(chosen.config, overrides or None)
+        if chosen.transport != "http":  # the HTTP app says it itself, with its own default
+            logger.info(exposed_dirs_line(settings))
         if chosen.transport == "http":
             from fw_mcp.http.options import Launch
             from fw_mcp.http.run import serve_http

@@ -1,7 +1,8 @@
 """The ASGI app for `fw-mcp --transport http`: /mcp behind its guards, plus health probes.
 
 Request path to /mcp, outermost first: Host/Origin -> drain (shutdown) -> bearer auth -> body
-size -> requests per token -> per-request key -> the SDK's streamable HTTP app (SSE responses, so
+size and time -> requests per token -> sessions per token -> disconnect cancels the call ->
+per-request key -> the SDK's streamable HTTP app (SSE responses, so
 progress streams and a closed connection cancels the call; both protocol eras on one endpoint).
 Every layer is plain ASGI (no BaseHTTPMiddleware), which keeps streaming and cancellation intact.
 
@@ -24,14 +25,16 @@ from starlette.types import ASGIApp
 from fw_mcp.http.answers import ExplainRefusals, root_route
 from fw_mcp.http.apikey import PerRequestKey
 from fw_mcp.http.auth import build_auth
+from fw_mcp.http.disconnect import DisconnectCancels
 from fw_mcp.http.health import health_routes
 from fw_mcp.http.limits import BodyLimit, PerTokenConcurrency
 from fw_mcp.http.options import HttpOptions, Launch
 from fw_mcp.http.origin import HostOriginGuard
 from fw_mcp.http.policy import allowed_hosts, allowed_origins, check_bind
+from fw_mcp.http.sessions import SessionCaps
 from fw_mcp.http.shutdown import Drain
 from fw_mcp.logs import configure_logging
-from fw_mcp.settings import Settings, load_settings
+from fw_mcp.settings import Settings, exposed_dirs_line, load_settings
 
 __all__ = ["MCP_PATH", "create_app", "create_app_from_env"]
 
@@ -54,6 +57,8 @@ def create_app(settings: Settings, options: HttpOptions) -> Starlette:
     if logging.getLogger().getEffectiveLevel() > logging.DEBUG:
         for name in _CHATTY_SDK_LOGGERS:
             logging.getLogger(name).setLevel(logging.WARNING)
+    settings = settings.for_http_server()
+    logger.info(exposed_dirs_line(settings))
     auth = build_auth(settings)
     check_bind(options, has_auth=auth is not None)
     http = settings.http
@@ -67,12 +72,21 @@ def create_app(settings: Settings, options: HttpOptions) -> Starlette:
         transport_security=TransportSecuritySettings(allowed_hosts=hosts, allowed_origins=origins),
         max_request_body_size=http.max_body_bytes,
         session_idle_timeout=http.session_idle_timeout,
+        max_sessions=http.max_sessions,
     )
-    drain = Drain()
+    drain = Drain(http.shutdown_grace)
 
     guarded: ASGIApp = PerRequestKey(mcp_app, enabled=http.per_request_api_key)
+    guarded = DisconnectCancels(guarded, hold_limit=settings.timeouts.total)
+    guarded = SessionCaps(
+        guarded,
+        manager=server.session_manager,
+        total=http.max_sessions,
+        per_token=http.max_sessions_per_token,
+        idle_timeout=http.session_idle_timeout,
+    )
     guarded = PerTokenConcurrency(guarded, limit=http.max_concurrent_per_token)
-    guarded = BodyLimit(guarded, max_bytes=http.max_body_bytes)
+    guarded = BodyLimit(guarded, max_bytes=http.max_body_bytes, timeout=http.request_timeout)
     if auth is not None:
         guarded = auth.protect(guarded)
     guarded = drain.middleware(guarded)
@@ -97,6 +111,7 @@ def create_app(settings: Settings, options: HttpOptions) -> Starlette:
                 yield
             finally:
                 drain.begin()
+                drain.stop_timer()  # uvicorn's wait is over: nothing is left to cut short
                 drain.end_all_streams()
                 if auth is not None:
                     await auth.aclose()

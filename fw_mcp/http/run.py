@@ -19,8 +19,10 @@ from uvicorn.supervisors import Multiprocess
 from fw_mcp.eventloop import uvicorn_loop
 from fw_mcp.http.app import create_app
 from fw_mcp.http.auth import build_auth
+from fw_mcp.http.connections import LIMITS_ATTR, ConnectionLimits, GuardedH11Protocol
 from fw_mcp.http.options import LAUNCH_ENV, Launch
 from fw_mcp.http.policy import check_bind, public_url, warn_about_bind
+from fw_mcp.http.shutdown import DELIVERY_MARGIN
 from fw_mcp.settings import Settings
 
 __all__ = ["serve_http"]
@@ -47,7 +49,9 @@ def serve_http(settings: Settings, launch: Launch) -> None:
         "ws": "none",
         "loop": uvicorn_loop(settings),
         "server_header": False,
-        "timeout_graceful_shutdown": settings.http.shutdown_grace,
+        # running calls are cut at shutdown_grace (fw_mcp.http.shutdown); their answers then go out
+        "timeout_graceful_shutdown": settings.http.shutdown_grace + DELIVERY_MARGIN,
+        "http": GuardedH11Protocol,
     }
     auth = build_auth(settings)  # refuse a bad configuration before anything listens
     check_bind(options, has_auth=auth is not None)
@@ -57,6 +61,7 @@ def serve_http(settings: Settings, launch: Launch) -> None:
         config = uvicorn.Config(WORKER_ENTRY, factory=True, workers=options.workers, **common)
     else:
         config = uvicorn.Config(create_app(settings, options), **common)
+    setattr(config, LIMITS_ATTR, connection_limits(settings))  # travels with the config to workers
     sock = _with_nodelay(_bind(config))
     logger.info(
         "Serving MCP at %s (auth: %s; %s; %d process%s). Health: /healthz, /readyz.",
@@ -83,6 +88,30 @@ def _bind(config: uvicorn.Config) -> socket.socket:
         from fw_mcp.http.answers import busy_port_error
 
         raise busy_port_error(config.host, config.port) from None
+
+
+def connection_limits(settings: Settings) -> ConnectionLimits:
+    http = settings.http
+    _warn_if_over_fd_limit(http.max_connections)
+    return ConnectionLimits(http.request_timeout, http.max_pending_connections, http.max_connections)
+
+
+def _warn_if_over_fd_limit(max_connections: int, spare: int = 64) -> None:
+    """Connections past the descriptor limit fail at accept() instead of being refused cleanly."""
+    try:
+        import resource
+
+        soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
+    except (ImportError, OSError, ValueError):  # pragma: no cover (Windows)
+        return
+    if soft != resource.RLIM_INFINITY and max_connections + spare > soft:
+        logger.warning(
+            "[http] max_connections is %d but this process may open only %d files: raise the limit "
+            "(`ulimit -n %d`, LimitNOFILE= under systemd) or lower max_connections.",
+            max_connections,
+            soft,
+            max_connections + spare,
+        )
 
 
 def _with_nodelay(sock: socket.socket) -> socket.socket:

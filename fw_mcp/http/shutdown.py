@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 import signal
 import threading
 from collections.abc import Callable
@@ -29,24 +30,35 @@ import anyio
 from sse_starlette.sse import AppStatus
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from fw_mcp.calls import RUNNING
 from fw_mcp.http.answers import INTERNAL_ERROR, reject
 
 # sse-starlette's documented switch (a declared dependency: the SDK streams SSE with it). It has no
 # annotations; typed here.
 _disable_sse_drain: Callable[[], None] = AppStatus.disable_automatic_graceful_drain
 
-__all__ = ["Drain"]
+__all__ = ["DELIVERY_MARGIN", "Drain"]
 
 logger = logging.getLogger(__name__)
 
+DELIVERY_MARGIN = 2.0
+"""Seconds uvicorn waits beyond [http] shutdown_grace: time for the cut calls' answers to go out."""
+
 
 class Drain:
-    """Shared by the middleware (counts requests, holds stream scopes) and the signal hook."""
+    """Shared by the middleware (counts requests, holds stream scopes) and the signal hook.
 
-    def __init__(self) -> None:
+    When `grace` seconds have passed since the signal, the calls still running are cut short
+    (fw_mcp.calls.RUNNING): each returns its partial answer, marked incomplete, which reaches its
+    client in the DELIVERY_MARGIN uvicorn waits beyond the grace period.
+    """
+
+    def __init__(self, grace: float = math.inf) -> None:
         self.draining = False
         self.in_flight = 0
+        self.grace = grace
         self._streams: set[anyio.CancelScope] = set()
+        self._cut: asyncio.TimerHandle | None = None
 
     def begin(self) -> None:
         """Start draining (idempotent); runs on the event loop."""
@@ -60,6 +72,22 @@ class Drain:
         )
         for scope in list(self._streams):
             scope.cancel()
+        if math.isfinite(self.grace):
+            self._cut = asyncio.get_running_loop().call_later(self.grace, self._cut_running_calls)
+
+    def stop_timer(self) -> None:
+        if self._cut is not None:
+            self._cut.cancel()
+            self._cut = None
+
+    def _cut_running_calls(self) -> None:
+        self._cut = None
+        if count := RUNNING.cut_all():
+            logger.warning(
+                "Shutdown grace period (%g s) over: ending %d running calls with their partial answers.",
+                self.grace,
+                count,
+            )
 
     def install_signal_hook(self) -> None:
         """Chain a handler in front of uvicorn's own for SIGTERM/SIGINT (only the main thread can)."""

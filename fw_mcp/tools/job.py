@@ -16,7 +16,8 @@ from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp.types import CallToolResult
 
-from fw_mcp.errors import DeadlineExceeded, FireworksHTTPError, FwMcpError, StreamInterrupted
+from fw_mcp.calls import RUNNING
+from fw_mcp.errors import DeadlineExceeded, FireworksHTTPError, FwMcpError, ShuttingDown, StreamInterrupted
 from fw_mcp.fireworks.client import CallOptions
 from fw_mcp.fireworks.events import ClientEvent
 from fw_mcp.fireworks.stream import Completion, StreamAccumulator
@@ -51,15 +52,21 @@ class Job:
         await self.progress.__aexit__(exc_type, exc, tb)
 
     async def complete(self, request: ChatRequest) -> Completion:
-        on_delta = self.progress.on_delta if self.runtime.watcher is None else self._on_delta
-        try:
-            return await self.runtime.client.chat(request, on_delta=on_delta, options=self._options)
-        except FireworksHTTPError as exc:
-            from fw_mcp.tools.unknown_model import explain_not_found
+        self._latest: StreamAccumulator | None = None
+        with RUNNING.track():  # when a shutdown's grace period ends, the call ends with what it has
+            try:
+                return await self.runtime.client.chat(request, on_delta=self._on_delta, options=self._options)
+            except FireworksHTTPError as exc:
+                from fw_mcp.tools.unknown_model import explain_not_found
 
-            raise await explain_not_found(exc, request.model, self.runtime, self._options.api_key) from None
+                raise await explain_not_found(
+                    exc, request.model, self.runtime, self._options.api_key
+                ) from None
+        latest = self._latest
+        raise ShuttingDown(latest.completion() if latest is not None and latest.received_output else None)
 
     def _on_delta(self, acc: StreamAccumulator) -> None:
+        self._latest = acc
         self.progress.on_delta(acc)
         if self.runtime.watcher is not None:
             self.runtime.watcher.on_delta(acc)

@@ -98,3 +98,72 @@ async def test_the_key_never_appears_in_results_or_logs_whatever_fails(simulator
     written = json.dumps([r.model_dump(mode="json") for r in results]) + stderr
     assert TEST_KEY not in written
     assert "[redacted]" in texts(results[0])[0]
+
+
+class RawStdio:
+    """The server over raw pipes: lines in, JSON-RPC messages out, each awaited by id (bounded)."""
+
+    def __init__(self, proc: anyio.abc.Process) -> None:
+        self.proc = proc
+        self.buffer = b""
+        self.replies: dict[object, dict[str, object]] = {}
+
+    async def send(self, line: bytes) -> None:
+        assert self.proc.stdin is not None
+        await self.proc.stdin.send(line.rstrip(b"\n") + b"\n")
+
+    async def reply(self, id_: object, within: float) -> dict[str, object]:
+        assert self.proc.stdout is not None
+        with anyio.fail_after(within):
+            while id_ not in self.replies:
+                self.buffer += await self.proc.stdout.receive()
+                *lines, self.buffer = self.buffer.split(b"\n")
+                for line in lines:
+                    message = json.loads(line)  # stdout carries only JSON-RPC
+                    self.replies[message.get("id")] = message
+        return self.replies.pop(id_)
+
+
+NESTED = b"[" * 100_000 + b"]" * 100_000
+REFUSED_LINES = [  # (line, expected code): each carries an id the SDK's own parser cannot recover
+    (b'{"jsonrpc": "2.0", "id": 11, "method": "ping", "params": {"n": ' + b"7" * 4400 + b"}}", -32700),
+    (b'{"jsonrpc": "2.0", "id": "deep", "method": "ping", "params": {"a": ' + NESTED + b"}}", -32700),
+    (b'{"jsonrpc": "2.0", "method": "ping", "params": {"a": ' + NESTED + b'}, "id": 13}', -32700),
+    (b'{"jsonrpc": "2.0", "id": 14, "method": "ping", "params": [1, 2]}', -32600),
+    (b'{"jsonrpc": "1.0", "id": 15, "method": "ping"}', -32600),
+    (b'{"jsonrpc": "2.0", "id": 16, "method": "tools/list", ', -32700),
+]
+
+
+async def test_every_refused_line_with_an_id_gets_an_answer_and_pings_still_answer(
+    simulator: SimulatorServer,
+) -> None:
+    init = {
+        "protocolVersion": "2025-11-25",
+        "capabilities": {},
+        "clientInfo": {"name": "raw", "version": "0"},
+    }
+    env = {"PATH": "/usr/bin:/bin", **server_env(simulator.base_url)}
+    async with await anyio.open_process([sys.executable, "-m", "fw_mcp"], env=env, cwd=ROOT) as proc:
+        wire = RawStdio(proc)
+        await wire.send(_rpc("initialize", 1, init))
+        await wire.reply(1, within=30)
+        await wire.send(_rpc("notifications/initialized"))
+        for number, (line, code) in enumerate(REFUSED_LINES):
+            await wire.send(line)
+            await wire.send(_rpc("ping", 100 + number))
+            answer = await wire.reply(
+                json.loads(line.split(b'"id": ')[1].split(b",")[0].split(b"}")[0]), within=10
+            )
+            assert answer["error"]["code"] == code, answer  # type: ignore[index]
+            assert "result" in await wire.reply(100 + number, within=1), "the server keeps answering"
+
+        # A lone surrogate (Node hosts cut text mid-emoji) is repaired to U+FFFD and the call is served.
+        cut = b'{"jsonrpc": "2.0", "id": 20, "method": "tools/call", "params": {"name": "chat", '
+        cut += b'"arguments": {"prompt": "smile \\ud83d"}}}'
+        await wire.send(cut)
+        served = await wire.reply(20, within=30)
+        assert served["result"]["structuredContent"]["text"].startswith("Simulated")  # type: ignore[index]
+        assert "\ufffd" in simulator.sim.requests[-1]["body"]["messages"][-1]["content"]
+        assert proc.stdin is not None
+        await proc.stdin.aclose()

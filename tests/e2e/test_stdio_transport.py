@@ -492,11 +492,11 @@ async def test_bad_bytes_and_malformed_json_do_not_kill_the_server(
             await proc.stdin.send(b'{"jsonrpc": "2.0", "id": 9, "method": \n')  # cut short
             await proc.stdin.send(b"\n")
             await proc.stdin.send(rpc("tools/list", 2) + rpc("ping", 3))
-            replies = await read_replies(proc.stdout, {1, 2, 3}, out)
+            replies = await read_replies(proc.stdout, {1, 2, 3, 9}, out)
             await proc.stdin.aclose()
             assert await exit_code(proc) == 0
     assert "chat" in {t["name"] for t in replies[2]["result"]["tools"]}
-    assert 9 not in replies
+    assert replies[9]["error"]["code"] == -32700, "a request cut short still gets an answer"
     assert_fast_path((tmp_path / "stderr").read_text(), loop)
 
 

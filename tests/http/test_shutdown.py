@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 
 import anyio
+import pytest
 
 from fw_mcp.simulator import SimulatorServer
 from tests.http.helpers import call, http_server, mcp_client, server_env, until, write_config
@@ -77,3 +78,35 @@ async def test_shutdown_is_bounded_by_the_grace_period(simulator: SimulatorServe
         stderr = server.stderr()
     assert 0.9 < took < 5, f"exit {took:.1f} s after SIGTERM with a 1 s grace period"
     assert "the Fireworks client is closed" in stderr
+
+
+@pytest.mark.parametrize("mode", ["legacy", "auto"])
+async def test_when_the_grace_period_ends_a_running_call_returns_its_partial_answer(
+    simulator: SimulatorServer, tmp_path: Path, mode: str
+) -> None:
+    simulator.sim.enqueue({"reply": {"content": "slow " * 200}, "token_delay": 0.05})  # ~10 s
+    config = write_config(tmp_path, "[http]\nshutdown_grace = 1.0\n[limits]\nprogress_interval = 0.05\n")
+    with http_server(server_env(simulator.base_url), "--config", str(config)) as server:
+        async with mcp_client(server.url, mode=mode) as (client, _):
+            await client.list_tools()  # the client re-reads it after a call unless cached: not after SIGTERM
+            async with anyio.create_task_group() as tg:
+                results = []
+
+                async def long_call() -> None:
+                    results.append(await call(client, "chat", {"prompt": "go on", "max_tokens": 1000}))
+
+                tg.start_soon(long_call)
+                await simulator.sim.wait_for_async(
+                    lambda rs: bool(rs) and rs[0]["events_sent"] >= 3, timeout=10
+                )
+                server.proc.send_signal(signal.SIGTERM)
+        assert await anyio.to_thread.run_sync(lambda: server.proc.wait(timeout=15)) in CLEAN_EXIT
+        stderr = server.stderr()
+    (result,) = results
+    assert result.is_error and result.structured_content is not None
+    assert result.structured_content["finish_reason"] == "incomplete"
+    assert result.structured_content["text"].startswith("slow slow")
+    assert "shutting down" in result.content[0].text  # type: ignore[union-attr]
+    assert "ending 1 running calls with their partial answers" in stderr
+    (record,) = simulator.sim.requests
+    assert record["outcome"] == "disconnected", "the upstream stream was closed, not left running"
