@@ -121,6 +121,9 @@ class LimitsSection(_Section):
     max_image_file_bytes: int = Field(ge=1)
     max_image_payload_bytes: int = Field(ge=1)
     progress_interval: float = Field(ge=0)
+    validation_seconds: float = Field(gt=0)
+    schema_cache_chars: int = Field(ge=0)
+    max_json_depth: int = Field(ge=2, le=200)  # pydantic cannot serialise results much deeper than 250
 
 
 class ServerSection(_Section):

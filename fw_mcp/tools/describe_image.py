@@ -61,7 +61,7 @@ async def describe_image(
     if not refs:
         raise InvalidArgument("image", "give `image` (or `images`): a URL, a data URI or a local file path.")
     question = prompt if prompt is not None and prompt.strip() else DEFAULT_PROMPT
-    check_input_size(settings.limits.max_input_chars, question)
+    check_input_size(settings.limits.max_input_chars, {"prompt": question})
     parts = await resolve_images(refs, settings, argument="image" if images is None else "images")
     resolved = settings.resolve_model(model, "describe_image")
     # Images before the text: some vision models (Llama 3.2 Vision) require that order.
