@@ -120,6 +120,7 @@ class LimitsSection(_Section):
     max_images: int = Field(ge=1)
     max_image_file_bytes: int = Field(ge=1)
     max_image_payload_bytes: int = Field(ge=1)
+    max_decoded_pixels: int = Field(ge=1)
     progress_interval: float = Field(ge=0)
     validation_seconds: float = Field(gt=0)
     schema_cache_chars: int = Field(ge=0)

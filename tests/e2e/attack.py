@@ -16,21 +16,33 @@ from tests.e2e.helpers import Session, texts
 
 
 async def ping_during(
-    session: Session, tool: str, arguments: dict[str, Any], busy: Callable[[], Awaitable[object]]
+    session: Session,
+    tool: str,
+    arguments: dict[str, Any],
+    busy: Callable[[], Awaitable[object]] | None = None,
+    *,
+    progress: str | None = None,
 ) -> CallToolResult:
-    """Start the attack, wait until `busy()` says the server is working on it, then `ping`.
+    """Start the attack, wait until the server is working on it, then `ping`.
 
-    The ping must be answered within 1 s while the attack call is still running.
+    "Working on it" is `busy()` returning, or a progress notification containing `progress`. The
+    ping must be answered within 1 s while the attack call is still running.
     """
     result: list[CallToolResult] = []
+    seen = anyio.Event()
+
+    async def on_progress(value: float, total: float | None, text: str | None) -> None:
+        if progress is not None and progress in (text or ""):
+            seen.set()
 
     async def attack() -> None:
-        result.append(await session.call(tool, arguments, progress=False))
+        with anyio.fail_after(30):
+            result.append(await session.client.call_tool(tool, arguments, progress_callback=on_progress))
 
     async with anyio.create_task_group() as tg:
         tg.start_soon(attack)
         with anyio.fail_after(20):
-            await busy()
+            await (busy() if busy is not None else seen.wait())
         with anyio.fail_after(1):
             await ping(session)
         assert not result, "the attack call must still be running when the ping is answered"
@@ -61,10 +73,14 @@ def whole(sim: SimulatorServer) -> None:
     sim.sim.configure(chunk_words=1_000_000)
 
 
-def config_file(tmp_path: Path, **limits: object) -> dict[str, str]:
-    """FW_MCP_CONFIG pointing at a file with these [limits]."""
+def config_file(tmp_path: Path, **sections: dict[str, object]) -> dict[str, str]:
+    """FW_MCP_CONFIG pointing at a file with these sections, e.g. `limits={"max_images": 2}`."""
     path = tmp_path / "fw-mcp.toml"
-    lines = ["[limits]", *(f"{k} = {v!r}" for k, v in limits.items())]
+    lines = [
+        line
+        for name, values in sections.items()
+        for line in (f"[{name}]", *(f"{k} = {v!r}" for k, v in values.items()))
+    ]
     path.write_text("\n".join(lines) + "\n")
     return {"FW_MCP_CONFIG": str(path)}
 

@@ -47,7 +47,7 @@ async def test_an_exponential_ref_chain_is_stopped_by_the_budget(
     assert len(json.dumps(schema)) < 2000, "a small schema, 2**24 paths"
     whole(simulator)
     simulator.sim.enqueue(answer('{"a": 1}'))
-    text = await extract(simulator, schema, config_file(tmp_path, validation_seconds=3.0))
+    text = await extract(simulator, schema, config_file(tmp_path, limits={"validation_seconds": 3.0}))
     assert "Invalid argument `schema`" in text and "validation budget of 3 s" in text
     assert "`$ref`" in text and "`allOf`" in text, "the message names the schema features that cost"
     assert len(simulator.sim.requests) == 1, "no repair round for a schema that cannot be checked"
