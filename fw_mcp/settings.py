@@ -125,6 +125,7 @@ class LimitsSection(_Section):
     validation_seconds: float = Field(gt=0)
     schema_cache_chars: int = Field(ge=0)
     max_json_depth: int = Field(ge=2, le=200)  # pydantic cannot serialise results much deeper than 250
+    max_stream_bytes: int = Field(ge=1024)
 
 
 class ServerSection(_Section):

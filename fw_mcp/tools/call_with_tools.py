@@ -9,12 +9,13 @@ from __future__ import annotations
 import json
 from typing import Annotated, Any, Literal, cast
 
+import anyio
 from mcp.server.mcpserver import Context
 from mcp.types import CallToolResult
 from pydantic import BaseModel, ConfigDict, Field
 
 from fw_mcp import jsondepth
-from fw_mcp.errors import InvalidArgument
+from fw_mcp.errors import DeadlineExceeded, InvalidArgument
 from fw_mcp.fireworks.stream import Completion, ToolCall
 from fw_mcp.fireworks.wire import ChatRequest, FunctionDefinition, NamedToolChoice, ToolDefinition
 from fw_mcp.fireworks.wire import ToolChoice as WireToolChoice
@@ -153,8 +154,10 @@ async def call_with_tools(
     )
     async with Job(ctx, max_tokens) as job:
         completion = await job.complete(request)
-    calls = await bounded(limits, "tools", _check_calls, completion.tool_calls, validators, limits)
-    return _result(completion, resolved, calls, job.cap())
+        with anyio.CancelScope(deadline=job.deadline):  # checking the calls is part of the call
+            calls = await bounded(limits, "tools", _check_calls, completion.tool_calls, validators, limits)
+            return _result(completion, resolved, calls, job.cap())
+    raise DeadlineExceeded(settings.timeouts.total, completion)
 
 
 def _specs(tools: list[ToolSpec], limit: int) -> list[FunctionSpec]:

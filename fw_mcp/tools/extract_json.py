@@ -11,12 +11,13 @@ import json
 import re
 from typing import Annotated, Any
 
+import anyio
 from mcp.server.mcpserver import Context
 from mcp.types import CallToolResult
 from pydantic import BaseModel, Field, WithJsonSchema
 
 from fw_mcp import jsondepth
-from fw_mcp.errors import InvalidModelOutput
+from fw_mcp.errors import DeadlineExceeded, InvalidModelOutput
 from fw_mcp.fireworks.stream import Completion, Usage
 from fw_mcp.fireworks.wire import (
     AssistantMessage,
@@ -27,7 +28,6 @@ from fw_mcp.fireworks.wire import (
     SystemMessage,
     UserMessage,
 )
-from fw_mcp.settings import LimitsSection
 from fw_mcp.tools.arguments import MaxTokens, Model, check_input_size
 from fw_mcp.tools.job import Job, tool_errors
 from fw_mcp.tools.portable import ANY_JSON_SCHEMA, JsonObject
@@ -84,8 +84,12 @@ def _problem(answer: str, validator: Any, max_depth: int) -> tuple[Any, str | No
     return (data, None) if problem is None else (None, problem)
 
 
-async def _check(answer: str, validator: Any, limits: LimitsSection) -> tuple[Any, str | None]:
-    return await bounded(limits, "schema", _problem, answer, validator, limits.max_json_depth)
+async def _check(completion: Completion, validator: Any, job: Job) -> tuple[Any, str | None]:
+    """`_problem` off the event loop, under the validation budget and the call's deadline."""
+    limits = job.settings.limits
+    with anyio.CancelScope(deadline=job.deadline):
+        return await bounded(limits, "schema", _problem, completion.text, validator, limits.max_json_depth)
+    raise DeadlineExceeded(job.settings.timeouts.total, completion)
 
 
 @tool_errors
@@ -131,14 +135,14 @@ async def extract_json(
     )
     async with Job(ctx, max_tokens) as job:
         first = await job.complete(request)
-        data, problem = await _check(first.text, validator, limits)
+        data, problem = await _check(first, validator, job)
         usage, final = first.usage, first
         if problem is not None and first.finish_reason != "length":
             job.progress.restart()
             repair = [*messages, *_repair_turns(first.text, problem)]
             final = await job.complete(request.model_copy(update={"messages": repair}))
             usage = _sum(usage, final.usage)
-            data, problem = await _check(final.text, validator, limits)
+            data, problem = await _check(final, validator, job)
     if problem is not None:
         raise_invalid(final, problem, repaired=final is not first)
     return _result(data, final, resolved, usage, repaired=final is not first, limit=job.cap())

@@ -22,6 +22,7 @@ from fw_mcp.fireworks.client import CallOptions
 from fw_mcp.fireworks.events import ClientEvent
 from fw_mcp.fireworks.stream import Completion, StreamAccumulator
 from fw_mcp.fireworks.wire import ChatRequest
+from fw_mcp.redaction import redact
 from fw_mcp.tools.progress import ProgressReporter
 from fw_mcp.tools.results import partial_result
 from fw_mcp.tools.runtime import Runtime, api_key_of, runtime_of
@@ -93,7 +94,7 @@ def tool_errors(
             logger.warning("%s: %s", fn.__name__, exc)
             return partial_result(exc, model=str(kwargs.get("model") or ""), limit=_limit(kwargs))
         except FwMcpError as exc:
-            raise ToolError(str(exc)) from None
+            raise ToolError(redact(str(exc))) from None
 
     return wrapper
 
