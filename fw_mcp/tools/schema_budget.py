@@ -26,6 +26,7 @@ from typing import Any
 __all__ = ["Budget", "BudgetExceeded", "budget", "metered_class", "regex_format_checker"]
 
 _CHECK_EVERY = 64  # keyword applications between clock reads
+_REGEX_MEMORY = 1 << 20  # bytes one compiled regex may use (RE2 refuses larger programs)
 
 
 class BudgetExceeded(Exception):
@@ -111,12 +112,14 @@ def metered_class(cls: Any) -> Any:
     return validators.extend(cls, keywords)
 
 
-@functools.lru_cache(maxsize=512)
+@functools.lru_cache(maxsize=64)  # with _REGEX_MEMORY: at most ~64 MiB of compiled regexes
 def compile_regex(pattern: str) -> Any:
-    """An RE2 regex (linear-time matching). Raises `re2.error` for syntax RE2 does not have."""
+    """An RE2 regex (linear-time matching, bounded memory). Raises `re2.error` for syntax RE2 does
+    not have, or a pattern too large to compile within _REGEX_MEMORY."""
     import re2  # type: ignore[import-untyped]
 
     options = re2.Options()
+    options.max_mem = _REGEX_MEMORY
     options.log_errors = False  # a refused pattern is our message, not a line on stderr
     return re2.compile(pattern, options)
 

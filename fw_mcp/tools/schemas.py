@@ -92,7 +92,7 @@ def _schema_error(exc: Any) -> str:
     if exc.validator == "format" and exc.validator_value == "regex":
         return (
             f"{str(exc.instance)[:80]!r} (at {where}) is not a regular expression this server can run: "
-            "use RE2 syntax (no lookahead, lookbehind or backreferences)."
+            "use RE2 syntax (no lookahead, lookbehind or backreferences) and keep it small."
         )
     return f"{exc.message[:300]} (at {where})."
 
