@@ -5,13 +5,18 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import anyio
+import mcp
 import pytest
 
 from fw_mcp import jsondepth
 from fw_mcp.errors import InvalidArgument
+from fw_mcp.server import build_server
 from fw_mcp.settings import LimitsSection, load_settings
+from fw_mcp.simulator import SimulatorServer
 from fw_mcp.tools import schemas
 from fw_mcp.tools.schemas import bounded, compile_schema, schema_problems
+from tests.conftest import make_settings
 
 
 def limits(**values: Any) -> LimitsSection:
@@ -63,14 +68,35 @@ async def test_only_three_problems_are_built() -> None:
     assert found is not None and found.count("is not of type 'string'") == 3
 
 
-async def test_the_budget_names_the_costly_keywords() -> None:
+def chain(leaf: dict[str, Any]) -> dict[str, Any]:
+    """2**30 paths in a 2 KB schema; on a value that validates, every one of them is walked."""
     defs: dict[str, Any] = {f"d{i}": {"allOf": [{"$ref": f"#/$defs/d{i + 1}"}] * 2} for i in range(30)}
-    defs["d30"] = {"type": "integer"}  # valid: every one of the 2**30 paths is walked
-    schema = {"$defs": defs, "$ref": "#/$defs/d0", "uniqueItems": True}
+    defs["d30"] = leaf
+    return {"$defs": defs, "$ref": "#/$defs/d0"}
+
+
+async def test_the_budget_names_the_costly_keywords() -> None:
+    schema = {**chain({"type": "integer"}), "uniqueItems": True}
     with pytest.raises(InvalidArgument) as refused:
         await problems(schema, 1, limits(validation_seconds=0.3))
     assert "validation budget of 0.3 s" in refused.value.problem
     assert "`allOf`" in refused.value.problem and "`$ref`" in refused.value.problem
+
+
+async def test_checking_an_answer_stops_at_the_calls_deadline(simulator: SimulatorServer) -> None:
+    simulator.sim.enqueue({"reply": {"content": '{"a": 1}'}})
+    settings = make_settings(
+        simulator.base_url, timeouts={"total": 2.0}, limits={"validation_seconds": 600.0}
+    )
+    async with mcp.Client(build_server(settings)) as client:
+        with anyio.fail_after(60):
+            result = await client.call_tool(
+                "extract_json", {"text": "x", "schema": chain({"type": "object"})}
+            )
+    assert result.is_error and result.structured_content is not None
+    assert "did not finish within 2 s" in result.content[0].text  # type: ignore[union-attr]
+    assert result.structured_content["finish_reason"] == "incomplete"
+    assert result.structured_content["text"] == '{"a": 1}', "the answer is kept"
 
 
 async def test_the_validator_cache_is_bounded_by_schema_size() -> None:

@@ -109,7 +109,7 @@ def metered_class(cls: Any) -> Any:
         "uniqueItems": _unique_items,
     }
     keywords = {k: meter(k, own.get(k, fn)) for k, fn in cls.VALIDATORS.items()}
-    return validators.extend(cls, keywords)
+    return validators.extend(cls, keywords)  # type: ignore[no-untyped-call]  # jsonschema leaves it untyped
 
 
 @functools.lru_cache(maxsize=64)  # with _REGEX_MEMORY: at most ~64 MiB of compiled regexes
