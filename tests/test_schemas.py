@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 from typing import Any
 
 import anyio
@@ -81,6 +82,27 @@ async def test_the_budget_names_the_costly_keywords() -> None:
         await problems(schema, 1, limits(validation_seconds=0.3))
     assert "validation budget of 0.3 s" in refused.value.problem
     assert "`allOf`" in refused.value.problem and "`$ref`" in refused.value.problem
+
+
+async def test_a_cancelled_check_stops_its_worker() -> None:
+    lim = limits(validation_seconds=600.0)
+    validator = await compile_schema(chain({"type": "integer"}), "schema", lim)
+    started, stopped = threading.Event(), threading.Event()
+
+    def check() -> str | None:
+        started.set()
+        try:
+            return schema_problems(validator, 1, "schema")
+        finally:
+            stopped.set()
+
+    with anyio.move_on_after(30) as scope:
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(bounded, lim, "schema", check)
+            await anyio.to_thread.run_sync(started.wait, 10)
+            tg.cancel_scope.cancel()  # as when the client cancels the call
+    assert not scope.cancelled_caught
+    assert await anyio.to_thread.run_sync(stopped.wait, 10), "the worker stopped at its next step"
 
 
 async def test_checking_an_answer_stops_at_the_calls_deadline(simulator: SimulatorServer) -> None:
