@@ -60,7 +60,9 @@ async def test_a_per_request_key_echoed_in_an_error_event_is_redacted(simulator:
     settings = make_settings(simulator.base_url)
     async with httpx2.AsyncClient(base_url=settings.base_url + "/") as http:
         client = FireworksClient(settings, http)
-        request = ChatRequest(model="accounts/fireworks/models/x", messages=[UserMessage(content="hi")])
+        request = ChatRequest(
+            model="accounts/fireworks/models/deepseek-v3p1", messages=[UserMessage(content="hi")]
+        )
         with pytest.raises(StreamInterrupted) as caught:
             await client.chat(request, options=CallOptions(api_key=PER_REQUEST))
     assert "quota exceeded for [redacted]" in str(caught.value)
