@@ -7,6 +7,7 @@ import json
 import logging
 
 import httpx2
+import mcp
 import pytest
 
 from fw_mcp.errors import StreamInterrupted
@@ -14,8 +15,9 @@ from fw_mcp.fireworks import CallOptions, FireworksClient
 from fw_mcp.fireworks.wire import ChatRequest, UserMessage
 from fw_mcp.logs import RedactSecrets
 from fw_mcp.redaction import REDACTOR, Redactor
+from fw_mcp.server import build_server
 from fw_mcp.simulator import SimulatorServer
-from tests.conftest import make_settings
+from tests.conftest import TEST_KEY, make_settings
 
 PER_REQUEST = "fw_someone_elses_key_9876543210"
 
@@ -68,3 +70,13 @@ async def test_a_per_request_key_echoed_in_an_error_event_is_redacted(simulator:
     assert "quota exceeded for [redacted]" in str(caught.value)
     assert caught.value.partial is not None and caught.value.partial.text == "Hi"
     assert simulator.sim.requests[0]["api_key"] == PER_REQUEST
+
+
+async def test_a_result_echoing_the_key_is_redacted(simulator: SimulatorServer) -> None:
+    simulator.sim.enqueue({"reply": {"content": f"The key you use is {TEST_KEY}."}})
+    async with mcp.Client(build_server(make_settings(simulator.base_url))) as client:
+        result = await client.call_tool("chat", {"prompt": "what key?"})
+    assert not result.is_error
+    assert "The key you use is [redacted]." in result.content[0].text  # type: ignore[union-attr]
+    assert result.structured_content is not None
+    assert result.structured_content["text"] == "The key you use is [redacted]."

@@ -14,7 +14,7 @@ from typing import Any, ParamSpec
 import anyio
 from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ToolError
-from mcp.types import CallToolResult
+from mcp.types import CallToolResult, TextContent
 
 from fw_mcp.calls import RUNNING
 from fw_mcp.errors import DeadlineExceeded, FireworksHTTPError, FwMcpError, ShuttingDown, StreamInterrupted
@@ -89,14 +89,35 @@ def tool_errors(
     @functools.wraps(fn)
     async def wrapper(*args: P.args, **kwargs: P.kwargs) -> CallToolResult:
         try:
-            return await fn(*args, **kwargs)
+            return _scrubbed(await fn(*args, **kwargs))
         except (StreamInterrupted, DeadlineExceeded) as exc:
             logger.warning("%s: %s", fn.__name__, exc)
-            return partial_result(exc, model=str(kwargs.get("model") or ""), limit=_limit(kwargs))
+            return _scrubbed(partial_result(exc, model=str(kwargs.get("model") or ""), limit=_limit(kwargs)))
         except FwMcpError as exc:
             raise ToolError(redact(str(exc))) from None
 
     return wrapper
+
+
+def _scrubbed(result: CallToolResult) -> CallToolResult:
+    """A result leaves the process too: its text blocks and structured strings pass the one redactor."""
+    for block in result.content:
+        if isinstance(block, TextContent):
+            block.text = redact(block.text)
+    if result.structured_content is not None:
+        result.structured_content = _scrub(result.structured_content)
+    return result
+
+
+def _scrub(value: Any) -> Any:
+    """Every string in a JSON value, redacted (depth is bounded: [limits] max_json_depth)."""
+    if isinstance(value, str):
+        return redact(value)
+    if isinstance(value, dict):
+        return {k: _scrub(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_scrub(v) for v in value]
+    return value
 
 
 def _limit(kwargs: dict[str, Any]) -> int:
