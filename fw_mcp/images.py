@@ -37,8 +37,10 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlsplit
 
 import anyio.to_thread
+from anyio.lowlevel import RunVar
 
 from fw_mcp.errors import InvalidArgument
+from fw_mcp.image_budget import PIXELS, Ticket
 from fw_mcp.settings import ENV_ALLOWED_DIRS, Settings
 
 if TYPE_CHECKING:
@@ -70,6 +72,8 @@ _MAX_URL_CHARS = 8192
 _SCHEME = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*):")
 _DATA_URI = re.compile(r"data:image/[A-Za-z0-9.+-]+;base64,", re.IGNORECASE)
 _BAD_URL_CHARS = re.compile(r"[\s\x00-\x1f\x7f-\x9f]")
+_WORKERS: RunVar[anyio.CapacityLimiter] = RunVar("fw_mcp.images.workers")
+_WORKER_COUNT = 4  # image threads per event loop: waiting for pixels never starves other thread work
 _HOW = "pass a path to an image file inside an allowed folder, an http(s) URL or a data:image/...;base64 URI"
 
 
@@ -128,11 +132,15 @@ async def resolve_images(
         p.real, p.stat, p.size = real, info, info.st_size
     budget = limits.max_image_payload_bytes
     pending.sort(key=lambda p: p.size)
-    for k, p in enumerate(pending):
-        share = budget // (len(pending) - k)
-        url = await _in_thread(p.name, _encode, p, share, allowed, limits.max_image_file_bytes)
-        budget -= len(url)
-        urls[p.index] = url
+    ticket = Ticket(PIXELS, limits.max_decoded_pixels)
+    try:
+        for k, p in enumerate(pending):
+            share = budget // (len(pending) - k)
+            url = await _in_thread(p.name, _encode, p, share, allowed, limits.max_image_file_bytes, ticket)
+            budget -= len(url)
+            urls[p.index] = url
+    finally:
+        ticket.stop()  # a worker of a cancelled call stops waiting for pixels
     return [{"type": "image_url", "image_url": {"url": url}} for url in urls]
 
 
@@ -150,9 +158,17 @@ def _return_big_buffers_to_the_os() -> None:
 
 
 async def _in_thread(name: str, func: Callable[..., _T], *args: Any) -> _T:
-    """Run blocking file and Pillow work off the event loop; a surprise becomes a refusal, not a traceback."""
+    """Run blocking file and Pillow work off the event loop; a surprise becomes a refusal, not a traceback.
+
+    A cancelled call (deadline, client gone) returns at once; its worker finishes or gives up alone.
+    """
     try:
-        return await anyio.to_thread.run_sync(func, *args)
+        limiter = _WORKERS.get()
+    except LookupError:
+        limiter = anyio.CapacityLimiter(_WORKER_COUNT)
+        _WORKERS.set(limiter)
+    try:
+        return await anyio.to_thread.run_sync(func, *args, abandon_on_cancel=True, limiter=limiter)
     except InvalidArgument:
         raise
     except Exception:
@@ -297,10 +313,10 @@ def _read(p: _Pending, allowed: list[Path], max_bytes: int) -> bytes:
     return b"".join(chunks)
 
 
-def _encode(p: _Pending, share: int, allowed: list[Path], max_bytes: int) -> str:
+def _encode(p: _Pending, share: int, allowed: list[Path], max_bytes: int, ticket: Ticket) -> str:
     """The data URI for one data-URI or file ref, at most `share` characters. Runs in a worker thread."""
     if p.is_file:
-        return _to_data_url(_read(p, allowed, max_bytes), p.name, share, None)
+        return _to_data_url(_read(p, allowed, max_bytes), p.name, share, None, ticket)
     b64 = p.ref[p.ref.index(",") + 1 :]
     try:
         data = base64.b64decode(b64, validate=True)
@@ -309,7 +325,7 @@ def _encode(p: _Pending, share: int, allowed: list[Path], max_bytes: int) -> str
             p.name,
             "the data URI's base64 is malformed; use standard base64 (A-Z a-z 0-9 + /, with = padding).",
         ) from None
-    return _to_data_url(data, p.name, share, b64)
+    return _to_data_url(data, p.name, share, b64, ticket)
 
 
 def _uri_len(mime: str, n_bytes: int) -> int:
@@ -322,9 +338,17 @@ def _build(mime: str, data: bytes) -> str:
     return (f"data:{mime};base64,".encode() + base64.b64encode(data)).decode("ascii")
 
 
-def _to_data_url(data: bytes, name: str, share: int, b64: str | None) -> str:
-    """Pass an accepted image through (original bytes, real MIME type); otherwise convert or shrink it."""
+def _to_data_url(data: bytes, name: str, share: int, b64: str | None, ticket: Ticket) -> str:
+    """Pass an accepted image through (original bytes, real MIME type); otherwise convert or shrink it.
+
+    Decoding holds the image's pixel count from the process-wide budget until it is done.
+    """
     im = _open(data, name)
+    with ticket.budget.hold(ticket, im.size[0] * im.size[1], name):
+        return _decoded_url(im, data, name, share, b64)
+
+
+def _decoded_url(im: PILImage, data: bytes, name: str, share: int, b64: str | None) -> str:
     fmt = _ALIASES.get(im.format or "", im.format or "")
     mime = SUPPORTED_FORMATS.get(fmt)
     prefix = len(f"data:{mime or 'image/png'};base64,")

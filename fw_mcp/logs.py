@@ -1,4 +1,4 @@
-"""Logging to stderr (stdout is the MCP protocol channel), with the API key scrubbed from every record."""
+"""Logging to stderr (stdout is the MCP protocol channel), every record passed through the one redactor."""
 
 from __future__ import annotations
 
@@ -6,37 +6,38 @@ import logging
 import os
 import sys
 
-__all__ = ["configure_logging"]
+from fw_mcp.redaction import REDACTOR, redact
+
+__all__ = ["RedactSecrets", "configure_logging"]
 
 
-class _RedactKey(logging.Filter):
-    """Defence in depth: even if a message or traceback carried the key, the log line will not."""
-
-    def __init__(self, secrets: list[str]) -> None:
-        super().__init__()
-        self._secrets = [s for s in secrets if len(s) >= 8]
+class RedactSecrets(logging.Filter):
+    """Every record's message, arguments and traceback pass the process's one redactor."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if not self._secrets:
-            return True
         message = record.getMessage()
-        if any(s in message for s in self._secrets):
-            for secret in self._secrets:
-                message = message.replace(secret, "[redacted]")
-            record.msg, record.args = message, None
+        clean = redact(message)
+        if clean != message:
+            record.msg, record.args = clean, None
         if record.exc_info and record.exc_info[1] is not None:
-            text = str(record.exc_info[1])
-            if any(s in text for s in self._secrets):
-                record.exc_info = None
-                record.msg = f"{record.msg} (exception details withheld: they contained a secret)"
+            record.exc_text = redact(_FORMATTER.formatException(record.exc_info))
+            record.exc_info = None  # the formatter prints exc_text, already redacted
+        elif record.exc_text:
+            record.exc_text = redact(record.exc_text)
+        if record.stack_info:
+            record.stack_info = redact(record.stack_info)
         return True
+
+
+_FORMATTER = logging.Formatter()
 
 
 def configure_logging(level: str | None = None) -> None:
     """One stderr handler on the root logger; FW_MCP_LOG_LEVEL picks the level (default INFO)."""
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    handler.addFilter(_RedactKey([os.environ.get(n, "") for n in ("FIREWORKS_API_KEY", "FW_MCP_AUTH_TOKEN")]))
+    REDACTOR.add(*(os.environ.get(n) for n in ("FIREWORKS_API_KEY", "FW_MCP_AUTH_TOKEN")))
+    handler.addFilter(RedactSecrets())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel((level or os.environ.get("FW_MCP_LOG_LEVEL") or "INFO").upper())

@@ -120,7 +120,12 @@ class LimitsSection(_Section):
     max_images: int = Field(ge=1)
     max_image_file_bytes: int = Field(ge=1)
     max_image_payload_bytes: int = Field(ge=1)
+    max_decoded_pixels: int = Field(ge=1)
     progress_interval: float = Field(ge=0)
+    validation_seconds: float = Field(gt=0)
+    schema_cache_chars: int = Field(ge=0)
+    max_json_depth: int = Field(ge=2, le=200)  # pydantic cannot serialise results much deeper than 250
+    max_stream_bytes: int = Field(ge=1024)
 
 
 class ServerSection(_Section):

@@ -6,18 +6,19 @@ retry; after output it ends the call as StreamInterrupted with what arrived (nev
 
 from __future__ import annotations
 
-import json
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import anyio
 import httpx2
 
+from fw_mcp import jsondepth
 from fw_mcp.errors import StreamInterrupted
 from fw_mcp.fireworks.events import EventHook, FirstOutput
 from fw_mcp.fireworks.failures import MalformedResponse, describe_transport_error
 from fw_mcp.fireworks.sse import SSEDecoder
 from fw_mcp.fireworks.stream import Completion, MalformedChunk, StreamAccumulator
+from fw_mcp.settings import LimitsSection
 
 __all__ = ["ChatReader", "DeltaHook"]
 
@@ -27,12 +28,21 @@ _DRAIN_SECONDS = 1.0  # after [DONE]: how long to wait for the end of the body b
 
 
 class ChatReader:
-    """One reader per call; `acc` is the attempt in progress (a retry starts a fresh one)."""
+    """One reader per call; `acc` is the attempt in progress (a retry starts a fresh one).
 
-    def __init__(self, model: str, on_delta: DeltaHook | None, on_event: EventHook | None) -> None:
+    Bounded by `limits`: the bytes of one answer (max_stream_bytes, counted after decompression,
+    streamed or not) and the nesting of each event (max_json_depth). Past either, the answer ends
+    as unusable: with output so far, as StreamInterrupted (an `incomplete` answer).
+    """
+
+    def __init__(
+        self, model: str, on_delta: DeltaHook | None, on_event: EventHook | None, limits: LimitsSection
+    ) -> None:
         self._model = model
         self._on_delta = on_delta
         self._on_event = on_event
+        self._max_bytes = limits.max_stream_bytes
+        self._max_depth = limits.max_json_depth
         self.acc = StreamAccumulator(model=model)
 
     def partial(self) -> Completion | None:
@@ -53,8 +63,11 @@ class ChatReader:
         """Read SSE events until `[DONE]`. A JSON (non-SSE) body is taken as a whole completion."""
         content_type = response.headers.get("content-type", "")
         if content_type.startswith("application/json"):
+            body = await self._read_whole(response)
             try:
-                whole = json.loads(await response.aread())
+                whole = jsondepth.loads(body, self._max_depth)
+            except jsondepth.TooDeep as exc:
+                raise MalformedChunk(f"the answer was not usable: {exc}") from None
             except ValueError:
                 raise MalformedChunk("the answer was not valid JSON") from None
             _apply_whole(acc, whole)
@@ -62,7 +75,7 @@ class ChatReader:
         if content_type.partition(";")[0].strip().lower() != "text/event-stream":
             raise httpx2.SSEError(f"Expected content type 'text/event-stream', got {content_type!r}.")
         done = False
-        events = _event_data(response)
+        events = _event_data(response, self._max_bytes)
         async for data in events:
             if data.strip() == b"[DONE]":
                 done = True
@@ -78,9 +91,20 @@ class ChatReader:
                 async for _ in events:
                     pass
 
+    async def _read_whole(self, response: httpx2.Response) -> bytes:
+        """A non-streamed body, bounded after decompression (a small gzip can inflate to GBs)."""
+        body = bytearray()
+        async for piece in response.aiter_bytes():
+            body += piece
+            if len(body) > self._max_bytes:
+                raise MalformedChunk(_too_big(self._max_bytes))
+        return bytes(body)
+
     async def _apply(self, acc: StreamAccumulator, data: bytes) -> None:
         try:
-            chunk = json.loads(data)
+            chunk = jsondepth.loads(data, self._max_depth)
+        except jsondepth.TooDeep as exc:
+            raise MalformedChunk(f"an event was not usable: {exc}") from None
         except ValueError:
             raise MalformedChunk("an event was not valid JSON") from None
         first = not acc.received_output
@@ -91,10 +115,18 @@ class ChatReader:
                 self._on_delta(acc)
 
 
-async def _event_data(response: httpx2.Response) -> AsyncIterator[bytes]:
+def _too_big(limit: int) -> str:
+    return f"the answer passed {limit:,} bytes ([limits] max_stream_bytes)"
+
+
+async def _event_data(response: httpx2.Response, max_bytes: int) -> AsyncIterator[bytes]:
     """The data of each server-sent event, as bytes (`json.loads` takes them as they are)."""
     decoder = SSEDecoder()
+    total = 0
     async for chunk in response.aiter_bytes():
+        total += len(chunk)
+        if total > max_bytes:
+            raise MalformedChunk(_too_big(max_bytes))
         for data in decoder.feed(chunk):
             yield data
     for data in decoder.flush():

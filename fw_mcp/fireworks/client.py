@@ -105,7 +105,7 @@ class FireworksClient:
             StreamInterrupted: the stream broke after output arrived (carries the partial answer).
             DeadlineExceeded: the deadline passed (carries any partial answer).
         """
-        reader = ChatReader(request.model, on_delta, options.on_event)
+        reader = ChatReader(request.model, on_delta, options.on_event, self._settings.limits)
         outgoing = Outgoing("POST", "chat/completions", json=request.streamed().wire())
         return await self._core.send(outgoing, reader, options, partial=reader.partial)
 

@@ -22,12 +22,14 @@ from fw_mcp.errors import (
     FireworksError,
     FireworksHTTPError,
     FireworksTransportError,
+    StreamInterrupted,
 )
 from fw_mcp.fireworks.events import EventHook, Retrying, WaitingForSlot
 from fw_mcp.fireworks.failures import MalformedResponse, Retryable, describe_transport_error, http_failure
 from fw_mcp.fireworks.proxies import proxy_for
 from fw_mcp.fireworks.retry import backoff_delay
 from fw_mcp.fireworks.stream import Completion
+from fw_mcp.redaction import REDACTOR, redact
 from fw_mcp.settings import Settings
 
 __all__ = ["CallOptions", "Core", "Outgoing"]
@@ -71,6 +73,8 @@ class Core:
         self._client = http if isinstance(http, httpx2.AsyncClient) else None
         self._make_client = None if isinstance(http, httpx2.AsyncClient) else http
         self._limiter = anyio.CapacityLimiter(settings.limits.max_concurrent_requests)
+        if settings.api_key is not None:
+            REDACTOR.add(settings.api_key.get_secret_value())
 
     @property
     def http(self) -> httpx2.AsyncClient:
@@ -100,11 +104,14 @@ class Core:
         """
         key = options.api_key or self._settings.require_api_key()
         attempts = [0]
-        with anyio.CancelScope(deadline=math.inf if options.deadline is None else options.deadline):
+        with (
+            REDACTOR.in_flight(key),  # known to the one redactor while it is used, and for a while after
+            anyio.CancelScope(deadline=math.inf if options.deadline is None else options.deadline),
+        ):
             try:
                 return await self._with_retries(request, read, key, options, attempts)
             except FireworksError as exc:
-                raise _redacted(exc, key) from None
+                raise _redacted(exc) from None
         raise DeadlineExceeded(self._settings.timeouts.total, partial()).with_attempts(attempts[0])
 
     async def _with_retries(
@@ -195,8 +202,13 @@ def _past(deadline: float | None, delay: float) -> bool:
     return deadline is not None and anyio.current_time() + delay >= deadline
 
 
-def _redacted(exc: FireworksError, key: str) -> FireworksError:
-    """Fireworks may echo the key back in an error message; it must never reach a result or a log."""
-    if isinstance(exc, FireworksHTTPError) and key and key in exc.message:
-        exc.message = exc.message.replace(key, "[redacted]")
+def _redacted(exc: FireworksError) -> FireworksError:
+    """Fireworks may echo a key back; every text an error carries passes the one redactor (the texts
+    were already redacted where they were cut short: this is the last line of defence)."""
+    if isinstance(exc, FireworksHTTPError):
+        exc.message = redact(exc.message)
+    elif isinstance(exc, FireworksTransportError):
+        exc.what = redact(exc.what)
+    elif isinstance(exc, StreamInterrupted):
+        exc.reason = redact(exc.reason)
     return exc

@@ -13,6 +13,7 @@ import httpx2
 from fw_mcp.errors import FireworksError, FireworksHTTPError
 from fw_mcp.fireworks.proxies import ProxyInUse
 from fw_mcp.fireworks.retry import retry_after_seconds, should_retry_status
+from fw_mcp.redaction import redact
 
 __all__ = ["MalformedResponse", "Retryable", "describe_transport_error", "error_message", "http_failure"]
 
@@ -39,7 +40,8 @@ async def http_failure(response: httpx2.Response) -> Exception:
         raw += piece
         if len(raw) > MAX_ERROR_BODY:
             break
-    message = error_message(raw[:MAX_ERROR_BODY], response.reason_phrase)
+    # Redacted before anything cuts it: a key straddling a cut would survive in part.
+    message = error_message(redact(raw[:MAX_ERROR_BODY].decode("utf-8", "replace")), response.reason_phrase)
     asked = retry_after_seconds(response.headers)
     error = FireworksHTTPError(response.status_code, message, retry_after=asked)
     if should_retry_status(response.status_code, response.headers, error.is_rate_limit):
@@ -47,9 +49,9 @@ async def http_failure(response: httpx2.Response) -> Exception:
     return error
 
 
-def error_message(raw: bytes, reason: str) -> str:
+def error_message(raw: bytes | str, reason: str) -> str:
     """The human part of an error body: `{"error": {"message"}}`, `{"error": str, "message"}`, or text."""
-    text = raw.decode("utf-8", "replace")
+    text = raw if isinstance(raw, str) else raw.decode("utf-8", "replace")
     try:
         body = json.loads(text)
     except ValueError:

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from fw_mcp.fireworks.failures import MalformedResponse
+from fw_mcp.redaction import redact
 
 __all__ = [
     "Completion",
@@ -287,6 +288,7 @@ class StreamAccumulator:
 
 
 def _error_text(error: Any) -> str:
+    """An in-stream error event's message, redacted before it is cut (it may echo a key)."""
     if isinstance(error, dict):
-        return str(error.get("message") or error.get("type") or "unknown error")[:300]
-    return str(error)[:300]
+        return redact(str(error.get("message") or error.get("type") or "unknown error"))[:300]
+    return redact(str(error))[:300]

@@ -24,6 +24,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from fw_mcp.errors import ConfigError
 from fw_mcp.http.oauth import JwtTokenVerifier
 from fw_mcp.http.tokens import StaticTokenVerifier
+from fw_mcp.redaction import REDACTOR
 from fw_mcp.settings import Settings
 
 __all__ = ["Auth", "RequireBearer", "build_auth", "principal_of"]
@@ -154,7 +155,9 @@ class RequireBearer:
                 f"The token lacks the scope(s) {' '.join(missing)}; request a token that includes them.",
             )
             return
-        await self.app(scope, receive, send)
+        token = Headers(scope=scope).get("authorization", "")[len("bearer ") :].strip()
+        with REDACTOR.in_flight(token):  # an OAuth access token is a secret too, while it is used
+            await self.app(scope, receive, send)
 
     async def _deny(self, send: Send, status: int, error: str | None, description: str) -> None:
         params = [f'realm="{REALM}"']

@@ -18,6 +18,7 @@ from pathlib import Path
 from mcp.server.auth.provider import AccessToken
 
 from fw_mcp.errors import ConfigError
+from fw_mcp.redaction import REDACTOR
 
 __all__ = ["MIN_TOKEN_CHARS", "NamedToken", "StaticTokenVerifier", "parse_tokens"]
 
@@ -71,6 +72,7 @@ class StaticTokenVerifier:
             if len(inline.strip()) < MIN_TOKEN_CHARS:
                 raise ConfigError(f"FW_MCP_AUTH_TOKEN ([http] auth_token) is too short; {_TOKEN_ADVICE}.")
             self._inline = [NamedToken("default", inline.strip().encode())]
+            REDACTOR.add(inline.strip())
         self._path = Path(path).expanduser() if path else None
         self._file: list[NamedToken] = []
         self._stamp: tuple[int, int, int] | None = None
@@ -109,6 +111,7 @@ class StaticTokenVerifier:
             return
         if self._stamp is not None:
             logger.info("Tokens file %s changed: %d tokens now valid.", self._path, len(tokens))
+        REDACTOR.add(*(t.secret.decode() for t in tokens))  # revoked ones stay secret: never removed
         self._file, self._stamp = tokens, stamp
 
     def problems(self) -> list[str]:

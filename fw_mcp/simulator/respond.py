@@ -7,6 +7,7 @@ same for generated answers and for ``raw_sse`` bytes.
 
 from __future__ import annotations
 
+import base64
 import json
 import time
 import uuid
@@ -21,7 +22,7 @@ ERROR_EVENT = (
     b'data: {"error":{"object":"error","type":"internal_server_error","message":"stream failed"}}\n\n'
 )
 MALFORMED_EVENT = b"data: {not json\n\n"
-CUSTOM_KEYS = ("error", "status", "body", "body_text", "raw_sse")
+CUSTOM_KEYS = ("error", "status", "body", "body_text", "body_base64", "raw_sse")
 
 
 def compact(obj: Any) -> str:
@@ -48,10 +49,15 @@ async def send_custom(ex: Exchange, entry: dict[str, Any], token_delay: float) -
         return
     spec = error_vector(entry["error"]) if "error" in entry else {}
     status = int(
-        entry.get("status", spec.get("status", 200 if "body" in entry or "body_text" in entry else 500))
+        entry.get(
+            "status", spec.get("status", 200 if {"body", "body_text", "body_base64"} & set(entry) else 500)
+        )
     )
     headers = {**lower_keys(spec.get("headers")), **lower_keys(entry.get("headers"))}
-    if "body_text" in entry or ("body_text" in spec and "body" not in entry):
+    if "body_base64" in entry:  # bytes sent as they are, e.g. a gzip body with `content-encoding: gzip`
+        content_type = entry.get("content_type", "application/json")
+        data = base64.b64decode(entry["body_base64"])
+    elif "body_text" in entry or ("body_text" in spec and "body" not in entry):
         text = entry.get("body_text", spec.get("body_text", ""))
         content_type = entry.get("content_type", spec.get("content_type", "text/plain"))
         data = str(text).encode()

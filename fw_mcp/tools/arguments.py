@@ -220,15 +220,25 @@ def _wire_message(m: Message) -> ChatMessage:
     return SystemMessage(content=content) if m.role == "system" else UserMessage(content=content)
 
 
-def check_input_size(limit: int, *parts: Any) -> None:
-    """Refuse inputs beyond any model's context before they cost an upload."""
-    total = sum(_chars(p) for p in parts)
+def check_input_size(limit: int, parts: dict[str, Any]) -> None:
+    """Refuse inputs beyond any model's context before they cost an upload.
+
+    `parts` maps each argument to what it sends upstream. Only text counts: message contents, tool
+    call arguments and ids, tool names, descriptions and schemas; never a role or a `type` tag. The
+    refusal names the argument that carried the most.
+    """
+    sizes = {name: _chars(value) for name, value in parts.items()}
+    total = sum(sizes.values())
     if total > limit:
+        biggest = max(sizes, key=lambda name: sizes[name])
         raise InvalidArgument(
-            "messages" if any(isinstance(p, list) for p in parts) else "prompt",
-            f"the input is {total:,} characters, over the limit of {limit:,} ([limits] max_input_chars); "
-            "send less text.",
+            biggest,
+            f"the input is {total:,} characters, over the limit of {limit:,} ([limits] max_input_chars), "
+            f"and `{biggest}` carries the most ({sizes[biggest]:,}); send less text.",
         )
+
+
+_NOT_CONTENT = frozenset({"role", "type"})
 
 
 def _chars(part: Any) -> int:
@@ -236,10 +246,12 @@ def _chars(part: Any) -> int:
         return 0
     if isinstance(part, str):
         return len(part)
-    if isinstance(part, list):
+    if isinstance(part, Message):
+        return _chars(_wire_message(part).wire())
+    if isinstance(part, list | tuple):
         return sum(_chars(p) for p in part)
     if isinstance(part, dict):
-        return sum(_chars(v) for v in part.values())
+        return sum(_chars(v) for k, v in part.items() if k not in _NOT_CONTENT)
     return len(str(part))
 
 

@@ -9,14 +9,17 @@ from __future__ import annotations
 import json
 from typing import Annotated, Any, Literal, cast
 
+import anyio
 from mcp.server.mcpserver import Context
 from mcp.types import CallToolResult
 from pydantic import BaseModel, ConfigDict, Field
 
-from fw_mcp.errors import InvalidArgument
+from fw_mcp import jsondepth
+from fw_mcp.errors import DeadlineExceeded, InvalidArgument
 from fw_mcp.fireworks.stream import Completion, ToolCall
 from fw_mcp.fireworks.wire import ChatRequest, FunctionDefinition, NamedToolChoice, ToolDefinition
 from fw_mcp.fireworks.wire import ToolChoice as WireToolChoice
+from fw_mcp.settings import LimitsSection
 from fw_mcp.tools.arguments import (
     MaxTokens,
     Messages,
@@ -30,7 +33,7 @@ from fw_mcp.tools.arguments import (
 from fw_mcp.tools.job import Job, tool_errors
 from fw_mcp.tools.portable import PORTABLE, JsonObject
 from fw_mcp.tools.results import UsageOut, cap, content_blocks, footer, length_note
-from fw_mcp.tools.schemas import schema_problems, validator_for_schema
+from fw_mcp.tools.schemas import BudgetExceeded, bounded, compile_schema, schema_problems
 
 __all__ = ["call_with_tools"]
 
@@ -131,11 +134,14 @@ async def call_with_tools(
     `tool_calls`, then one `tool` message per result with the matching `tool_call_id`.
     """
     settings = ctx.request_context.lifespan_context.settings
-    specs = _specs(tools, settings.limits.max_tools)
+    limits = settings.limits
+    specs = _specs(tools, limits.max_tools)
     turns = build_messages(prompt, messages, system)
     check_input_size(
-        settings.limits.max_input_chars, [t.wire() for t in turns], [json.dumps(s.parameters) for s in specs]
+        limits.max_input_chars,
+        {"prompt": prompt, "messages": messages, "system": system, "tools": [_sent(s) for s in specs]},
     )
+    validators = {s.name: await compile_schema(s.parameters or {}, _where(s, specs), limits) for s in specs}
     resolved = settings.resolve_model(model, "call_with_tools")
     request = ChatRequest(
         model=resolved,
@@ -148,7 +154,10 @@ async def call_with_tools(
     )
     async with Job(ctx, max_tokens) as job:
         completion = await job.complete(request)
-    return _result(completion, resolved, specs, job.cap())
+        with anyio.CancelScope(deadline=job.deadline):  # checking the calls is part of the call
+            calls = await bounded(limits, "tools", _check_calls, completion.tool_calls, validators, limits)
+            return _result(completion, resolved, calls, job.cap())
+    raise DeadlineExceeded(settings.timeouts.total, completion)
 
 
 def _specs(tools: list[ToolSpec], limit: int) -> list[FunctionSpec]:
@@ -163,11 +172,19 @@ def _specs(tools: list[ToolSpec], limit: int) -> list[FunctionSpec]:
             )
         seen.add(spec.name)
         params = EMPTY_PARAMETERS if spec.parameters is None else spec.parameters
-        validator_for_schema(params, f"tools[{i}].parameters")
         if params.get("type", "object") != "object":
             raise InvalidArgument(f"tools[{i}].parameters", 'must describe an object ("type": "object").')
         specs.append(spec.model_copy(update={"parameters": params}))
     return specs
+
+
+def _sent(spec: FunctionSpec) -> list[str | None]:
+    """What a tool adds to the request's text: its name, description and parameters' JSON."""
+    return [spec.name, spec.description, json.dumps(spec.parameters)]
+
+
+def _where(spec: FunctionSpec, specs: list[FunctionSpec]) -> str:
+    return f"tools[{specs.index(spec)}].parameters"
 
 
 def _wire_tool(spec: FunctionSpec) -> ToolDefinition:
@@ -190,32 +207,53 @@ def _wire_choice(choice: str | None, specs: list[FunctionSpec]) -> WireToolChoic
     )
 
 
-def _check_call(call: ToolCall, specs: dict[str, FunctionSpec]) -> CallOut:
-    out = CallOut(id=call.id, name=call.name, arguments=call.arguments)
-    spec = specs.get(call.name)
-    if spec is None:
-        out.error = f"the model called {call.name!r}, which is not one of the given tools"
-        return out
-    try:
-        parsed = json.loads(call.arguments or "{}")
-    except ValueError as exc:
-        out.error = f"arguments are not valid JSON ({exc})"
-        return out
-    if not isinstance(parsed, dict):
-        out.error = "arguments are not a JSON object"
-        return out
-    out.arguments = parsed
-    problem = schema_problems(
-        validator_for_schema(spec.parameters or EMPTY_PARAMETERS, "parameters"), out.arguments
-    )
-    if problem:
-        out.error = f"arguments do not match {call.name}'s parameters: {problem}"
+def _check_calls(calls: list[ToolCall], validators: dict[str, Any], limits: LimitsSection) -> list[CallOut]:
+    """Each call parsed and checked on its own: one bad call (not JSON, too deep, too costly to check)
+    gets an `error` and the others are still returned. Runs in a worker under the validation budget."""
+    out: list[CallOut] = []
+    spent: str | None = None
+    for call in calls:
+        checked = CallOut(id=call.id, name=call.name, arguments=call.arguments)
+        if spent is not None:
+            checked.error = f"arguments not checked: the validation budget was used up ({spent})"
+        else:
+            try:
+                _check_call(checked, call, validators, limits.max_json_depth)
+            except BudgetExceeded as exc:
+                spent = f"by the call to {call.name}"
+                checked.error = (
+                    f"arguments could not be checked against {call.name}'s parameters: {exc.describe()}"
+                )
+        out.append(checked)
     return out
 
 
-def _result(completion: Completion, model: str, specs: list[FunctionSpec], limit: int) -> CallToolResult:
-    by_name = {s.name: s for s in specs}
-    calls = [_check_call(c, by_name) for c in completion.tool_calls]
+def _check_call(out: CallOut, call: ToolCall, validators: dict[str, Any], max_depth: int) -> None:
+    validator = validators.get(call.name)
+    if validator is None:
+        out.error = f"the model called {call.name!r}, which is not one of the given tools"
+        return
+    try:
+        parsed = jsondepth.loads(call.arguments or "{}", max_depth)
+    except jsondepth.TooDeep as exc:
+        out.error = f"arguments are not usable: {exc} ([limits] max_json_depth)"
+        return
+    except ValueError as exc:
+        out.error = f"arguments are not valid JSON ({exc})"
+        return
+    if not isinstance(parsed, dict):
+        out.error = "arguments are not a JSON object"
+        return
+    out.arguments = parsed
+    try:
+        problem = schema_problems(validator, out.arguments, "parameters")
+    except InvalidArgument as exc:
+        problem = exc.problem
+    if problem:
+        out.error = f"arguments do not match {call.name}'s parameters: {problem}"
+
+
+def _result(completion: Completion, model: str, calls: list[CallOut], limit: int) -> CallToolResult:
     text, cut = cap(completion.text, limit)
     payload: dict[str, Any] = {
         "tool_calls": [c.model_dump(exclude_none=True) for c in calls],

@@ -53,7 +53,9 @@ async def chat(
     """
     settings = ctx.request_context.lifespan_context.settings
     turns = build_messages(prompt, messages, system)
-    check_input_size(settings.limits.max_input_chars, [t.wire() for t in turns])
+    check_input_size(
+        settings.limits.max_input_chars, {"prompt": prompt, "messages": messages, "system": system}
+    )
     resolved = settings.resolve_model(model, "chat")
     check_reasoning_effort(reasoning_effort, resolved, settings.reasoning.efforts_for(resolved))
     request = ChatRequest(

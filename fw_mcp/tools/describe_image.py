@@ -8,11 +8,12 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
+import anyio
 from mcp.server.mcpserver import Context
 from mcp.types import CallToolResult
 from pydantic import Field
 
-from fw_mcp.errors import InvalidArgument
+from fw_mcp.errors import DeadlineExceeded, InvalidArgument
 from fw_mcp.fireworks.wire import ChatRequest, ImagePart, TextPart, UserMessage
 from fw_mcp.images import resolve_images
 from fw_mcp.tools.arguments import MaxTokens, Model, check_input_size
@@ -61,15 +62,21 @@ async def describe_image(
     if not refs:
         raise InvalidArgument("image", "give `image` (or `images`): a URL, a data URI or a local file path.")
     question = prompt if prompt is not None and prompt.strip() else DEFAULT_PROMPT
-    check_input_size(settings.limits.max_input_chars, question)
-    parts = await resolve_images(refs, settings, argument="image" if images is None else "images")
+    check_input_size(settings.limits.max_input_chars, {"prompt": question})
     resolved = settings.resolve_model(model, "describe_image")
-    # Images before the text: some vision models (Llama 3.2 Vision) require that order.
-    content: list[ImagePart | TextPart] = [
-        *(ImagePart.model_validate(p) for p in parts),
-        TextPart(text=question),
-    ]
-    request = ChatRequest(model=resolved, messages=[UserMessage(content=content)], max_tokens=max_tokens)
     async with Job(ctx, max_tokens) as job:
+        # Preparing the images counts against the call's deadline, like the answer does.
+        if local := sum(1 for ref in refs if not ref[:8].lower().startswith(("http://", "https://"))):
+            await job.progress.status(f"Preparing {local} image{'s' if local > 1 else ''}.")
+        with anyio.CancelScope(deadline=job.deadline) as scope:
+            parts = await resolve_images(refs, settings, argument="image" if images is None else "images")
+        if scope.cancelled_caught:
+            raise DeadlineExceeded(settings.timeouts.total, None)
+        # Images before the text: some vision models (Llama 3.2 Vision) require that order.
+        content: list[ImagePart | TextPart] = [
+            *(ImagePart.model_validate(p) for p in parts),
+            TextPart(text=question),
+        ]
+        request = ChatRequest(model=resolved, messages=[UserMessage(content=content)], max_tokens=max_tokens)
         completion = await job.complete(request)
     return answer_result(completion, resolved, job.cap())

@@ -11,11 +11,13 @@ import json
 import re
 from typing import Annotated, Any
 
+import anyio
 from mcp.server.mcpserver import Context
 from mcp.types import CallToolResult
 from pydantic import BaseModel, Field, WithJsonSchema
 
-from fw_mcp.errors import InvalidModelOutput
+from fw_mcp import jsondepth
+from fw_mcp.errors import DeadlineExceeded, InvalidModelOutput
 from fw_mcp.fireworks.stream import Completion, Usage
 from fw_mcp.fireworks.wire import (
     AssistantMessage,
@@ -30,7 +32,7 @@ from fw_mcp.tools.arguments import MaxTokens, Model, check_input_size
 from fw_mcp.tools.job import Job, tool_errors
 from fw_mcp.tools.portable import ANY_JSON_SCHEMA, JsonObject
 from fw_mcp.tools.results import UsageOut, cap, content_blocks, footer
-from fw_mcp.tools.schemas import schema_problems, validator_for_schema
+from fw_mcp.tools.schemas import bounded, compile_schema, schema_problems
 
 __all__ = ["extract_json"]
 
@@ -39,7 +41,7 @@ SYSTEM = (
     "Schema you are given: no prose, no code fences. Use null or omit optional fields the text does "
     "not support; never invent facts."
 )
-_FENCE = re.compile(r"^```(?:json)?\s*(.*?)\s*```$", re.DOTALL)
+_FENCE = "```"
 
 
 class ExtractResult(BaseModel):
@@ -59,17 +61,35 @@ def _schema_name(schema: dict[str, Any]) -> str:
     return name.strip("_") or "Result"
 
 
-def _problem(answer: str, validator: Any) -> tuple[Any, str | None]:
-    """(parsed value, None) when valid; else (None, what is wrong, quotable to the model)."""
-    text = answer.strip()
-    if fenced := _FENCE.match(text):
-        text = fenced.group(1)
+def _unfence(text: str) -> str:
+    """The JSON inside a Markdown fence (```json ... ```), when the whole answer is one; linear time."""
+    if len(text) < 2 * len(_FENCE) or not (text.startswith(_FENCE) and text.endswith(_FENCE)):
+        return text
+    inner = text[len(_FENCE) : -len(_FENCE)]
+    return inner.removeprefix("json").strip()
+
+
+def _problem(answer: str, validator: Any, max_depth: int) -> tuple[Any, str | None]:
+    """(parsed value, None) when valid; else (None, what is wrong, quotable to the model).
+
+    Runs in a worker under the validation budget (see `schemas.bounded`).
+    """
     try:
-        data = json.loads(text)
+        data = jsondepth.loads(_unfence(answer.strip()), max_depth)
+    except jsondepth.TooDeep as exc:
+        return None, f"the answer is not usable JSON: {exc} ([limits] max_json_depth)"
     except ValueError as exc:
         return None, f"the answer is not valid JSON ({exc})"
-    problem = schema_problems(validator, data)
+    problem = schema_problems(validator, data, "schema")
     return (data, None) if problem is None else (None, problem)
+
+
+async def _check(completion: Completion, validator: Any, job: Job) -> tuple[Any, str | None]:
+    """`_problem` off the event loop, under the validation budget and the call's deadline."""
+    limits = job.settings.limits
+    with anyio.CancelScope(deadline=job.deadline):
+        return await bounded(limits, "schema", _problem, completion.text, validator, limits.max_json_depth)
+    raise DeadlineExceeded(job.settings.timeouts.total, completion)
 
 
 @tool_errors
@@ -98,8 +118,11 @@ async def extract_json(
     validate it gets one chance to fix it, and otherwise the error says exactly what did not match.
     """
     settings = ctx.request_context.lifespan_context.settings
-    validator = validator_for_schema(schema, "schema")
-    check_input_size(settings.limits.max_input_chars, text, instructions, json.dumps(schema))
+    limits = settings.limits
+    validator = await compile_schema(schema, "schema", limits)
+    check_input_size(
+        limits.max_input_chars, {"text": text, "instructions": instructions, "schema": json.dumps(schema)}
+    )
     resolved = settings.resolve_model(model, "extract_json")
     messages = _messages(text, schema, instructions)
     request = ChatRequest(
@@ -112,14 +135,14 @@ async def extract_json(
     )
     async with Job(ctx, max_tokens) as job:
         first = await job.complete(request)
-        data, problem = _problem(first.text, validator)
+        data, problem = await _check(first, validator, job)
         usage, final = first.usage, first
         if problem is not None and first.finish_reason != "length":
             job.progress.restart()
             repair = [*messages, *_repair_turns(first.text, problem)]
             final = await job.complete(request.model_copy(update={"messages": repair}))
             usage = _sum(usage, final.usage)
-            data, problem = _problem(final.text, validator)
+            data, problem = await _check(final, validator, job)
     if problem is not None:
         raise_invalid(final, problem, repaired=final is not first)
     return _result(data, final, resolved, usage, repaired=final is not first, limit=job.cap())

@@ -14,7 +14,7 @@ from typing import Any, ParamSpec
 import anyio
 from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ToolError
-from mcp.types import CallToolResult
+from mcp.types import CallToolResult, TextContent
 
 from fw_mcp.calls import RUNNING
 from fw_mcp.errors import DeadlineExceeded, FireworksHTTPError, FwMcpError, ShuttingDown, StreamInterrupted
@@ -22,6 +22,7 @@ from fw_mcp.fireworks.client import CallOptions
 from fw_mcp.fireworks.events import ClientEvent
 from fw_mcp.fireworks.stream import Completion, StreamAccumulator
 from fw_mcp.fireworks.wire import ChatRequest
+from fw_mcp.redaction import redact
 from fw_mcp.tools.progress import ProgressReporter
 from fw_mcp.tools.results import partial_result
 from fw_mcp.tools.runtime import Runtime, api_key_of, runtime_of
@@ -88,14 +89,35 @@ def tool_errors(
     @functools.wraps(fn)
     async def wrapper(*args: P.args, **kwargs: P.kwargs) -> CallToolResult:
         try:
-            return await fn(*args, **kwargs)
+            return _scrubbed(await fn(*args, **kwargs))
         except (StreamInterrupted, DeadlineExceeded) as exc:
             logger.warning("%s: %s", fn.__name__, exc)
-            return partial_result(exc, model=str(kwargs.get("model") or ""), limit=_limit(kwargs))
+            return _scrubbed(partial_result(exc, model=str(kwargs.get("model") or ""), limit=_limit(kwargs)))
         except FwMcpError as exc:
-            raise ToolError(str(exc)) from None
+            raise ToolError(redact(str(exc))) from None
 
     return wrapper
+
+
+def _scrubbed(result: CallToolResult) -> CallToolResult:
+    """A result leaves the process too: its text blocks and structured strings pass the one redactor."""
+    for block in result.content:
+        if isinstance(block, TextContent):
+            block.text = redact(block.text)
+    if result.structured_content is not None:
+        result.structured_content = _scrub(result.structured_content)
+    return result
+
+
+def _scrub(value: Any) -> Any:
+    """Every string in a JSON value, redacted (depth is bounded: [limits] max_json_depth)."""
+    if isinstance(value, str):
+        return redact(value)
+    if isinstance(value, dict):
+        return {k: _scrub(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_scrub(v) for v in value]
+    return value
 
 
 def _limit(kwargs: dict[str, Any]) -> int:

@@ -17,7 +17,11 @@ from pydantic import BeforeValidator, GetJsonSchemaHandler, WithJsonSchema
 from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import CoreSchema
 
+from fw_mcp import jsondepth
+
 __all__ = ["ANY_JSON_SCHEMA", "PORTABLE", "JsonObject", "JsonText", "Portable"]
+
+_MAX_DEPTH = 200  # the most [limits] max_json_depth allows; a schema is refused past 64 levels anyway
 
 ANY_JSON_SCHEMA: dict[str, Any] = {"type": ["object", "array", "string", "number", "boolean", "null"]}
 """Any JSON value, with a type a schema reader can show (an empty schema has none)."""
@@ -63,7 +67,7 @@ def _object_from_json(value: Any) -> Any:
     if not isinstance(value, str):
         return value
     try:
-        decoded = json.loads(value)
+        decoded = jsondepth.loads(value, _MAX_DEPTH)  # TooDeep is a ValueError: refused, never a crash
     except ValueError as exc:
         raise ValueError(f"is not valid JSON ({exc})") from None
     if not isinstance(decoded, dict):
