@@ -14,6 +14,7 @@ from types import SimpleNamespace
 from typing import Any
 
 from .catalogue import model_list
+from .embeddings import embeddings_response, rerank_response, serve_json
 from .errors import error_vector, invalid_request
 from .exchange import Exchange, Receive, Scope, ScriptedDrop, Send
 from .generate import default_reply, plan_reply, scripted_reply
@@ -124,6 +125,10 @@ class SimulatorApp:
                 await send_custom(ex, entry, config["token_delay"])
             else:
                 await ex.send_json(200, model_list())
+        elif path == f"{API_BASE}/embeddings" and method == "POST":
+            await serve_json(ex, self._take(ex, raw), body, config, embeddings_response)
+        elif path == f"{API_BASE}/rerank" and method == "POST":
+            await serve_json(ex, self._take(ex, raw), body, config, rerank_response)
         elif path in (f"{API_BASE}/chat/completions", f"{API_BASE}/models"):
             await ex.send_json(
                 405, invalid_request(f"Method {method} is not allowed on {path}", "METHOD_NOT_ALLOWED")
