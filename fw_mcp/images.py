@@ -27,7 +27,6 @@ import logging
 import math
 import os
 import re
-import stat
 import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -40,6 +39,7 @@ import anyio.to_thread
 from anyio.lowlevel import RunVar
 
 from fw_mcp.errors import InvalidArgument
+from fw_mcp.files import sandbox
 from fw_mcp.image_budget import PIXELS, Ticket
 from fw_mcp.settings import ENV_ALLOWED_DIRS, Settings
 
@@ -229,88 +229,36 @@ def _check_url(url: str, name: str) -> None:
         raise InvalidArgument(name, "is not a valid URL; it must look like https://host/path/image.png.")
 
 
-def _show(ref: str) -> str:
-    """The caller's ref, quoted and cut short, for messages."""
-    return repr(ref if len(ref) <= 120 else ref[:117] + "...")
-
-
-def _inside(path: str, allowed: list[Path]) -> bool:
-    """Component-wise containment, so `/allowed-evil` is not inside `/allowed`."""
-    return any(Path(path).is_relative_to(folder) for folder in allowed)
+_OUTSIDE = (
+    "is not inside a folder this server may read images from. The allowed folders are "
+    f"set with {ENV_ALLOWED_DIRS} (or `[images] allowed_dirs` in the config file): copy the image "
+    "into one of them, or pass an http(s) URL or a data:image/...;base64 URI instead."
+)
 
 
 def _locate(ref: str, name: str, allowed: list[Path], max_bytes: int) -> tuple[str, os.stat_result]:
-    """Resolve and stat a path; refuse it without reading it. Runs in a worker thread."""
-    try:
-        real = os.path.realpath(os.path.expanduser(ref))
-    except (OSError, ValueError):
-        real = ""
-    if not real or not _inside(real, allowed):
-        # Same message whether or not it exists: the caller must learn nothing about outside files.
-        raise InvalidArgument(
-            name,
-            f"{_show(ref)} is not inside a folder this server may read images from. The allowed folders are "
-            f"set with {ENV_ALLOWED_DIRS} (or `[images] allowed_dirs` in the config file): copy the image "
-            "into one of them, or pass an http(s) URL or a data:image/...;base64 URI instead.",
-        )
-    try:
-        st = os.stat(real)
-    except (FileNotFoundError, NotADirectoryError):
-        raise InvalidArgument(
-            name, f"{_show(ref)} does not exist (relative paths start at the server's working directory)."
-        ) from None
-    except OSError as exc:
-        raise InvalidArgument(name, f"{_show(ref)} cannot be read ({exc.strerror or 'error'}).") from None
-    if stat.S_ISDIR(st.st_mode):
-        raise InvalidArgument(name, f"{_show(ref)} is a folder; pass the path of an image file inside it.")
-    if not stat.S_ISREG(st.st_mode):
-        raise InvalidArgument(name, f"{_show(ref)} is not a regular file (a device, pipe or socket).")
-    if st.st_size > max_bytes:
-        raise InvalidArgument(name, _too_big(ref, st.st_size, max_bytes))
-    return real, st
+    """Resolve and stat a path; refuse it without reading it (`fw_mcp.files.sandbox`). Worker thread."""
+    return sandbox.locate(
+        ref,
+        name,
+        allowed,
+        max_bytes,
+        outside=_OUTSIDE,
+        too_big=_too_big,
+        folder="is a folder; pass the path of an image file inside it.",
+    )
 
 
 def _too_big(ref: str, size: int, max_bytes: int) -> str:
     return (
-        f"{_show(ref)} is {size} bytes, more than the {max_bytes}-byte limit (max_image_file_bytes); "
+        f"{sandbox.show(ref)} is {size} bytes, more than the {max_bytes}-byte limit (max_image_file_bytes); "
         "shrink the image first."
     )
 
 
 def _read(p: _Pending, allowed: list[Path], max_bytes: int) -> bytes:
     """Read the checked file, refusing it if it was swapped, replaced or grew since `_locate`."""
-    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
-    flags |= getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
-    changed = InvalidArgument(p.name, f"{_show(p.ref)} changed while it was being read; try again.")
-    try:
-        fd = os.open(p.real, flags)
-    except PermissionError:
-        raise InvalidArgument(p.name, f"{_show(p.ref)} cannot be read (permission denied).") from None
-    except OSError:  # gone, or a symlink swapped in (O_NOFOLLOW) since it was checked
-        raise changed from None
-    try:
-        st = os.fstat(fd)
-        checked = (p.stat.st_dev, p.stat.st_ino) if p.stat else None
-        if not stat.S_ISREG(st.st_mode) or (st.st_dev, st.st_ino) != checked:
-            raise changed
-        proc = f"/proc/self/fd/{fd}"  # Linux: where the descriptor really points, after any race
-        if os.path.islink(proc) and not _inside(os.readlink(proc), allowed):
-            raise changed
-        chunks: list[bytes] = []
-        total = 0
-        while total <= max_bytes:  # bounded even if the file grows after fstat
-            chunk = os.read(fd, min(max_bytes + 1 - total, max(st.st_size + 1 - total, 1 << 16)))
-            if not chunk:
-                break
-            chunks.append(chunk)
-            total += len(chunk)
-    except OSError as exc:
-        raise InvalidArgument(p.name, f"{_show(p.ref)} cannot be read ({exc.strerror or 'error'}).") from None
-    finally:
-        os.close(fd)
-    if total > max_bytes:
-        raise InvalidArgument(p.name, _too_big(p.ref, total, max_bytes))
-    return b"".join(chunks)
+    return sandbox.read_checked(p.real, p.stat, p.ref, p.name, allowed, max_bytes, _too_big)
 
 
 def _encode(p: _Pending, share: int, allowed: list[Path], max_bytes: int, ticket: Ticket) -> str:

@@ -1,0 +1,1 @@
+"""Local files a caller names: the shared read sandbox, folder walking, passages, the output folder."""
