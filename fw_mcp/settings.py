@@ -45,6 +45,7 @@ ENV_AUTH_TOKENS_FILE = "FW_MCP_AUTH_TOKENS_FILE"
 ENV_ALLOWED_HOSTS = "FW_MCP_ALLOWED_HOSTS"
 ENV_ALLOWED_ORIGINS = "FW_MCP_ALLOWED_ORIGINS"
 ENV_EVENT_LOOP = "FW_MCP_EVENT_LOOP"
+ENV_OUTPUT_DIR = "FW_MCP_OUTPUT_DIR"
 MODEL_PREFIX = "accounts/fireworks/models/"
 
 
@@ -138,6 +139,29 @@ class ImagesSection(_Section):
     allowed_dirs: list[str] = Field(default_factory=list)
 
 
+class FilesSection(_Section):
+    """Local files: what `search` may read per call, and the one folder tools may write to."""
+
+    output_dir: str = ""
+    max_files: int = Field(ge=1)
+    max_file_bytes: int = Field(ge=1)
+    max_total_bytes: int = Field(ge=1)
+    max_passages: int = Field(ge=1)
+    max_walk_entries: int = Field(ge=1)
+    passage_chars: int = Field(ge=200)
+
+
+class EmbeddingsSection(_Section):
+    """embed, rerank and search: request sizes, per-call limits and the passage cache."""
+
+    batch_size: int = Field(ge=1, le=2048)
+    max_texts: int = Field(ge=1)
+    max_documents: int = Field(ge=1)
+    search_dimensions: int = Field(ge=0)
+    rerank_candidates: int = Field(ge=1)
+    cache_bytes: int = Field(ge=0)
+
+
 class OAuthSection(_Section):
     """OAuth resource-server mode for `--transport http`: JWT access tokens from an identity provider."""
 
@@ -191,6 +215,8 @@ class Settings(_Section):
     http: HttpSection
     server: ServerSection = Field(default_factory=ServerSection)
     reasoning: ReasoningSection = Field(default_factory=ReasoningSection)
+    files: FilesSection
+    embeddings: EmbeddingsSection
     api_key: SecretStr | None = None
     _shared_server: bool = PrivateAttr(default=False)  # set by for_http_server(); not a setting
 
@@ -232,6 +258,11 @@ class Settings(_Section):
             cwd = Path.cwd()
             dirs = [] if cwd == Path(cwd.anchor) else [str(cwd)]
         return [Path(d).expanduser().resolve() for d in dirs]
+
+    def output_dir(self) -> Path | None:
+        """The one folder tools may write files to, or None (the default: nothing is ever written)."""
+        raw = os.environ.get(ENV_OUTPUT_DIR, self.files.output_dir).strip()
+        return Path(raw).expanduser().resolve() if raw else None
 
 
 def exposed_dirs_line(settings: Settings) -> str:
