@@ -63,7 +63,7 @@ def _read_names(proc: subprocess.Popen[bytes], max_entries: int) -> tuple[list[s
     assert proc.stdout is not None
     names: list[str] = []
     pending = b""
-    while chunk := proc.stdout.read1(1 << 16):
+    while chunk := os.read(proc.stdout.fileno(), 1 << 16):
         *done, pending = (pending + chunk).split(b"\0")
         names.extend(os.fsdecode(n) for n in done if n)
         if len(names) >= max_entries:

@@ -9,6 +9,7 @@ is never written through (not even one that points inside the folder). Blocking:
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
 import secrets
@@ -110,10 +111,8 @@ def _write_into(
         else:
             _place_new(dfd, temp, name, ref, argument)
     except BaseException as exc:
-        try:
+        with contextlib.suppress(FileNotFoundError):
             os.unlink(temp, dir_fd=dfd)
-        except FileNotFoundError:
-            pass
         if isinstance(exc, OSError):
             raise InvalidArgument(
                 argument, f"{sandbox.show(ref)} could not be written ({exc.strerror or 'error'})."

@@ -15,7 +15,6 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePath
 
-from fw_mcp.errors import InvalidArgument
 from fw_mcp.files import sandbox
 from fw_mcp.files.gitfiles import git_listing
 from fw_mcp.files.notes import Notes
@@ -25,10 +24,70 @@ __all__ = ["BINARY_SUFFIXES", "Candidate", "find_files", "too_big"]
 
 #: Suffixes of files that are never text, skipped without being opened.
 BINARY_SUFFIXES = frozenset(
-    ".png .jpg .jpeg .gif .bmp .tif .tiff .webp .ico .avif .heic .pdf .zip .gz .tgz .bz2 .xz .zst .7z "
-    ".rar .jar .war .whl .egg .so .dll .dylib .exe .o .a .lib .class .pyc .pyo .bin .dat .db .sqlite "
-    ".woff .woff2 .ttf .otf .eot .mp3 .mp4 .m4a .mov .avi .mkv .wav .flac .ogg .webm .iso .dmg .npy "
-    ".npz .pkl .parquet .onnx .pt .safetensors".split()
+    {
+        ".png",
+        ".jpg",
+        ".jpeg",
+        ".gif",
+        ".bmp",
+        ".tif",
+        ".tiff",
+        ".webp",
+        ".ico",
+        ".avif",
+        ".heic",
+        ".pdf",
+        ".zip",
+        ".gz",
+        ".tgz",
+        ".bz2",
+        ".xz",
+        ".zst",
+        ".7z",
+        ".rar",
+        ".jar",
+        ".war",
+        ".whl",
+        ".egg",
+        ".so",
+        ".dll",
+        ".dylib",
+        ".exe",
+        ".o",
+        ".a",
+        ".lib",
+        ".class",
+        ".pyc",
+        ".pyo",
+        ".bin",
+        ".dat",
+        ".db",
+        ".sqlite",
+        ".woff",
+        ".woff2",
+        ".ttf",
+        ".otf",
+        ".eot",
+        ".mp3",
+        ".mp4",
+        ".m4a",
+        ".mov",
+        ".avi",
+        ".mkv",
+        ".wav",
+        ".flac",
+        ".ogg",
+        ".webm",
+        ".iso",
+        ".dmg",
+        ".npy",
+        ".npz",
+        ".pkl",
+        ".parquet",
+        ".onnx",
+        ".pt",
+        ".safetensors",
+    }
 )
 OUTSIDE = (
     f"is not inside a folder this server may read. The allowed folders are set with {ENV_ALLOWED_DIRS} "
