@@ -95,6 +95,30 @@ TOOLS: tuple[ToolSpec, ...] = (
         streamed=False,
         summary="the function calls a model chooses from tools you describe",
     ),
+    ToolSpec(
+        name="embed",
+        function="fw_mcp.tools.embed:embed",
+        model_key="embed",
+        capability=Capability.EMBEDDINGS,
+        streamed=False,
+        summary="embedding vectors for texts (optionally written to a file in the output folder)",
+    ),
+    ToolSpec(
+        name="rerank",
+        function="fw_mcp.tools.rerank:rerank",
+        model_key="rerank",
+        capability=Capability.RERANK,
+        streamed=False,
+        summary="documents ordered by relevance to a query",
+    ),
+    ToolSpec(
+        name="search",
+        function="fw_mcp.tools.search:search",
+        model_key="embed",  # and [models] rerank, the rerank tool's key, for the final ordering
+        capability=Capability.EMBEDDINGS,
+        streamed=False,
+        summary="semantic search over local files in allowed folders: the best passages, with line ranges",
+    ),
 )
 
 

@@ -22,6 +22,7 @@ from pydantic import ValidationError
 
 from fw_mcp import __version__
 from fw_mcp.calls import CALL_WATCH, CallWatch
+from fw_mcp.files.cache import EmbeddingCache
 from fw_mcp.fireworks.client import FireworksClient, create_http_client
 from fw_mcp.prompts import register_prompts
 from fw_mcp.registry import instructions
@@ -188,7 +189,8 @@ def build_server(
 
         try:
             fireworks = FireworksClient(settings, http or make_client)
-            yield Runtime(settings=settings, client=fireworks, watcher=watcher)
+            cache = EmbeddingCache(settings.embeddings.cache_bytes)
+            yield Runtime(settings=settings, client=fireworks, watcher=watcher, embedding_cache=cache)
         finally:
             for client in made:
                 await client.aclose()

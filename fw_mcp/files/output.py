@@ -21,10 +21,24 @@ from fw_mcp.errors import InvalidArgument
 from fw_mcp.files import sandbox
 from fw_mcp.settings import ENV_OUTPUT_DIR
 
-__all__ = ["write_atomic"]
+__all__ = ["check_writable", "write_atomic"]
 
 _DIR_FLAGS = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | getattr(os, "O_CLOEXEC", 0)
 _NEW_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
+
+
+def check_writable(out_dir: Path | None, ref: str, *, overwrite: bool, argument: str) -> None:
+    """Refuse, before any work is paid for, a write that `write_atomic` would refuse now.
+
+    Raises:
+        InvalidArgument: as `write_atomic`.
+    """
+    folder, name = _target(out_dir, ref, argument)
+    dfd = _open_folder(folder, ref, argument, out_dir)
+    try:
+        _check_target(dfd, name, ref, argument, overwrite)
+    finally:
+        os.close(dfd)
 
 
 def write_atomic(
@@ -36,6 +50,18 @@ def write_atomic(
         InvalidArgument: no output folder, a path outside it, a symlink, an existing file without
             `overwrite`, or a write that failed (the partial file is removed).
     """
+    folder, name = _target(out_dir, ref, argument)
+    dfd = _open_folder(folder, ref, argument, out_dir)
+    try:
+        _check_target(dfd, name, ref, argument, overwrite)
+        _write_into(dfd, name, chunks, ref, argument, overwrite)
+    finally:
+        os.close(dfd)
+    return os.path.join(folder, name)
+
+
+def _target(out_dir: Path | None, ref: str, argument: str) -> tuple[str, str]:
+    """The real folder the file goes in (inside `out_dir`) and the file's name."""
     if out_dir is None:
         raise InvalidArgument(
             argument,
@@ -54,16 +80,10 @@ def write_atomic(
             argument,
             f"{sandbox.show(ref)} is not inside the output folder ({out_dir}); give a file name inside it.",
         )
-    dfd = _open_folder(folder, ref, argument, out_dir)
-    try:
-        _check_target(dfd, target.name, ref, argument, overwrite)
-        _write_into(dfd, target.name, chunks, ref, argument, overwrite)
-    finally:
-        os.close(dfd)
-    return os.path.join(folder, target.name)
+    return folder, target.name
 
 
-def _open_folder(folder: str, ref: str, argument: str, out_dir: Path) -> int:
+def _open_folder(folder: str, ref: str, argument: str, out_dir: Path | None) -> int:
     try:
         dfd = os.open(folder, _DIR_FLAGS | getattr(os, "O_NOFOLLOW", 0))
     except OSError:
@@ -71,7 +91,7 @@ def _open_folder(folder: str, ref: str, argument: str, out_dir: Path) -> int:
             argument, f"the folder of {sandbox.show(ref)} does not exist inside {out_dir}; create it first."
         ) from None
     proc = f"/proc/self/fd/{dfd}"  # Linux: where the descriptor really points, after any race
-    if os.path.islink(proc) and not sandbox.inside(os.readlink(proc), [out_dir]):
+    if out_dir is None or (os.path.islink(proc) and not sandbox.inside(os.readlink(proc), [out_dir])):
         os.close(dfd)
         raise InvalidArgument(argument, f"the folder of {sandbox.show(ref)} changed; try again.")
     return dfd

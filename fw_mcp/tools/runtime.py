@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from mcp.server.mcpserver import Context
 
+from fw_mcp.files.cache import EmbeddingCache
 from fw_mcp.fireworks.client import FireworksClient
 from fw_mcp.fireworks.events import ClientEvent
 from fw_mcp.fireworks.stream import StreamAccumulator
@@ -33,6 +34,8 @@ class Runtime:
     settings: Settings
     client: FireworksClient
     watcher: CallWatcher | None = None
+    # search's passage embeddings, shared by the calls of this process (bounded by [embeddings] cache_bytes)
+    embedding_cache: EmbeddingCache = field(default_factory=lambda: EmbeddingCache(0))
 
 
 def runtime_of(ctx: Context[Any, Any]) -> Runtime:

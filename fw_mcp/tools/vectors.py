@@ -1,0 +1,141 @@
+"""What embed, rerank and search share: one tool call's way to Fireworks' embeddings and rerank.
+
+Many texts are split into requests within the API's limits (`[embeddings] batch_size`), sent at once
+(the client's concurrency limit queues any excess), and put back in input order. A failed request
+fails the whole call (a vector list with a hole is never presented as complete): the requests still
+in flight are cancelled, as they are when the call itself is cancelled.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import anyio
+from mcp.server.mcpserver import Context
+from mcp.server.mcpserver.exceptions import ToolError
+
+from fw_mcp.errors import FireworksError, FireworksTransportError, FwMcpError
+from fw_mcp.fireworks import embeddings as wire
+from fw_mcp.tools.runtime import api_key_of, runtime_of
+
+__all__ = ["Embedded", "Upstream"]
+
+Progress = Callable[[int, int], Awaitable[None]]
+
+
+@dataclass
+class Embedded:
+    """Vectors in input order, with what they cost."""
+
+    vectors: list[list[float]]
+    model: str
+    prompt_tokens: int = 0
+    total_tokens: int = 0
+    requests: int = 0
+
+    @property
+    def dimensions(self) -> int:
+        return len(self.vectors[0]) if self.vectors else 0
+
+    def usage(self) -> dict[str, int]:
+        return {"prompt_tokens": self.prompt_tokens, "total_tokens": self.total_tokens}
+
+
+class Upstream:
+    """One tool call's access to Fireworks: the process's client, the caller's key, one deadline."""
+
+    def __init__(self, ctx: Context[Any, Any]) -> None:
+        runtime = runtime_of(ctx)
+        self.settings = runtime.settings
+        self._client = runtime.client
+        self._api_key = api_key_of(ctx)
+        self.deadline = anyio.current_time() + self.settings.timeouts.total
+
+    async def embed(
+        self,
+        texts: Sequence[str],
+        model: str,
+        *,
+        dimensions: int | None = None,
+        normalize: bool | None = None,
+        progress: Progress | None = None,
+    ) -> Embedded:
+        """Vectors for `texts`, in order, from as many concurrent requests as the batch size needs.
+
+        Raises:
+            FireworksError: a request failed (after its retries); nothing partial is returned.
+        """
+        size = self.settings.embeddings.batch_size
+        batches = [list(texts[at : at + size]) for at in range(0, len(texts), size)]
+        out = Embedded([[] for _ in texts], model, requests=len(batches))
+        failures: list[tuple[int, FwMcpError]] = []
+        done = [0]
+
+        async def run(number: int, batch: list[str], scope: anyio.CancelScope) -> None:
+            request = wire.EmbeddingsRequest(
+                input=batch, model=model, dimensions=dimensions, normalize=normalize
+            )
+            try:
+                answer = await wire.embeddings(
+                    self._client, request, deadline=self.deadline, api_key=self._api_key
+                )
+                _place(out, answer, number * size, len(batch), self.settings.base_url)
+            except FwMcpError as exc:
+                failures.append((number, exc))
+                scope.cancel()  # the other requests stop: their vectors would be thrown away
+                return
+            done[0] += len(batch)
+            if progress is not None:
+                await progress(done[0], len(texts))
+
+        async with anyio.create_task_group() as tg:
+            for number, batch in enumerate(batches):
+                tg.start_soon(run, number, batch, tg.cancel_scope)
+        if failures:
+            number, error = min(failures, key=lambda f: f[0])
+            raise _batch_failed(error, number, len(batches), size, len(texts))
+        return out
+
+    async def rerank(
+        self, query: str, documents: Sequence[str], model: str, top_n: int | None
+    ) -> wire.RerankResponse:
+        """Documents ordered by relevance to `query`, best first (one request).
+
+        Raises:
+            FireworksError: the request failed (after its retries), or the answer was malformed.
+        """
+        request = wire.RerankRequest(
+            model=model, query=query, documents=list(documents), top_n=top_n, return_documents=False
+        )
+        answer = await wire.rerank(self._client, request, deadline=self.deadline, api_key=self._api_key)
+        if any(not 0 <= r.index < len(documents) for r in answer.data):
+            raise FireworksTransportError(
+                "the rerank answer named a document that was not sent", self.settings.base_url
+            )
+        return answer
+
+
+def _place(out: Embedded, answer: wire.EmbeddingsResponse, start: int, count: int, base_url: str) -> None:
+    """Put one batch's vectors at their input positions, refusing an answer that does not fit."""
+    if sorted(item.index for item in answer.data) != list(range(count)):
+        raise FireworksTransportError(
+            f"the embeddings answer held {len(answer.data)} vectors for {count} texts", base_url
+        )
+    for item in answer.data:
+        out.vectors[start + item.index] = item.embedding
+    out.model = answer.model or out.model
+    out.prompt_tokens += answer.usage.prompt_tokens
+    out.total_tokens += answer.usage.total_tokens
+
+
+def _batch_failed(error: FwMcpError, number: int, batches: int, size: int, total: int) -> Exception:
+    """The first failure, saying which texts it was for and that no vectors are returned."""
+    if batches == 1 or not isinstance(error, FireworksError):
+        return error
+    first, last = number * size, min((number + 1) * size, total) - 1
+    return ToolError(
+        f"{error}\nRequest {number + 1} of {batches} (texts {first}-{last}) failed, so the other requests "
+        "were stopped and no vectors are returned."
+    )
