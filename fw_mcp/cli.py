@@ -39,6 +39,7 @@ EXAMPLES = """examples:
   fw-mcp config --example                 every setting, with its default
   fw-mcp call chat --arg prompt=hello     run one tool from the shell
   fw-mcp models                           the models your key can use
+  fw-mcp search "retry policy" ./docs     search files by meaning; prints path:line:text like grep -n
   FW_MCP_AUTH_TOKEN=... fw-mcp --transport http --host 0.0.0.0 --workers 4   a team server (README)
 
 Run `fw-mcp COMMAND --help` for each command's options and examples.

@@ -16,4 +16,5 @@ COMMANDS: dict[str, str] = {
     "uninstall": "remove fw-mcp from a host (the entry `install` added)",
     "config": "print the example settings file (`fw-mcp config --example`)",
     "bundle": "build an MCP Bundle (.mcpb) for Claude Desktop",
+    "search": "search local files by meaning and print the best passages like grep -n",
 }

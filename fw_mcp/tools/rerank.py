@@ -65,7 +65,11 @@ async def rerank(
         "model": answer.model or resolved,
         "usage": {"prompt_tokens": answer.usage.prompt_tokens, "total_tokens": answer.usage.total_tokens},
     }
-    return CallToolResult(content=[TextContent(type="text", text=_text(payload))], structured_content=payload)
+    ranking, account = _text(payload)
+    return CallToolResult(
+        content=[TextContent(type="text", text=ranking), TextContent(type="text", text=account)],
+        structured_content=payload,
+    )
 
 
 def _check(query: str, documents: list[str], settings: Settings) -> None:
@@ -90,15 +94,16 @@ def _check(query: str, documents: list[str], settings: Settings) -> None:
         )
 
 
-def _text(payload: dict[str, Any]) -> str:
+def _text(payload: dict[str, Any]) -> tuple[str, str]:
+    """The ranking (index, score, first ~200 characters of each document), and the account line."""
     lines = []
     for rank, r in enumerate(payload["results"], start=1):
         preview = " ".join(r["document"].split())
         preview = preview if len(preview) <= _PREVIEW else preview[: _PREVIEW - 3] + "..."
         lines.append(f"{rank}. [{r['index']}] {r['score']:.4f}  {preview}")
     usage = payload["usage"]
-    lines.append(
+    account = (
         f"[model: {payload['model'].removeprefix(MODEL_PREFIX)} · tokens: {usage['total_tokens']:,} · "
         "[index] is the document's position in `documents`]"
     )
-    return "\n".join(lines)
+    return "\n".join(lines), account

@@ -191,9 +191,9 @@ def _result(
     if not matches:
         blocks.append(f"No passages to search for {query!r}: no readable text files were found in `paths`.")
     account = (
-        f"[searched {found.files:,} files, {len(found.passages):,} passages ({sent:,} embedded, the rest cached) · "
-        f"models: {model.removeprefix(MODEL_PREFIX)}, {rerank_model.removeprefix(MODEL_PREFIX)} · "
-        f"tokens: {usage['total_tokens']:,}]"
+        f"[model: {model.removeprefix(MODEL_PREFIX)} + {rerank_model.removeprefix(MODEL_PREFIX)} · searched "
+        f"{found.files:,} files, {len(found.passages):,} passages ({sent:,} embedded, the rest from the cache) "
+        f"· tokens: {usage['total_tokens']:,}]"
     )
     text, _ = cap("\n\n".join(blocks), settings.limits.max_result_chars)
     footer = "\n".join([*notes, account])

@@ -11,7 +11,7 @@ from fw_mcp import __version__
 from fw_mcp.cli import parse_args
 from tests.cli.helpers import spawn
 
-COMMANDS = ["serve", "install", "call", "doctor", "models"]
+COMMANDS = ["serve", "install", "call", "doctor", "models", "search"]
 
 
 @pytest.mark.parametrize("argv", [["--help"], *([c, "--help"] for c in COMMANDS)])

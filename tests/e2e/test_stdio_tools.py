@@ -218,7 +218,7 @@ async def test_without_a_key_the_server_starts_and_every_call_says_how_to_set_it
     simulator: SimulatorServer,
 ) -> None:
     async with stdio_session(server_env(simulator.base_url, key=None)) as s:
-        assert len((await s.client.list_tools()).tools) == 4
+        assert len((await s.client.list_tools()).tools) == len(TOOLS)
         for tool, args in [
             ("chat", {"prompt": "hi"}),
             ("extract_json", {"text": "x", "schema": PERSON}),

@@ -26,7 +26,7 @@ async def test_stdio_simulate_labels_instructions_and_every_result() -> None:
     assert not result.is_error
     assert texts(result)[-1] == SIMULATED_NOTE
     assert result.structured_content["simulated"] is True
-    assert len(listed.tools) == 4
+    assert len(listed.tools) == 7
     assert "SIMULATED MODE" in s.stderr()
 
 
