@@ -46,7 +46,7 @@ async def test_all_three_tools_over_stdio(simulator: SimulatorServer, tmp_path: 
     written = [json.loads(line) for line in (root / "out" / "v.jsonl").read_text().splitlines()]
     assert [w["index"] for w in written] == [0, 1]
     assert written[1]["embedding"] == embedded.structured_content["embeddings"][1]
-    assert [r["index"] for r in ranked.structured_content["results"]][0] in (1, 2)
+    assert [r["index"] for r in ranked.structured_content["results"]] == [1, 2, 0]
     (match,) = found.structured_content["matches"]
     assert match["path"] == str(root / "docs" / "ops.md") and match["start_line"] == 1
     assert texts(found)[0].startswith(f"{root / 'docs' / 'ops.md'}:1-7 (")
