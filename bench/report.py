@@ -165,6 +165,17 @@ def summary(results: dict[str, Any]) -> list[dict[str, Any]]:
             )
         else:
             row("6 HTTP throughput", "NOT MEASURED", "report", None, h.get("reason", ""))
+    if se := results.get("search"):
+        first, second = se["first"], se["second"]
+        row(
+            "7 search over this repo: first / second (cached)",
+            f"{se['first_ms']:.0f} / {se['second_ms']:.0f} ms",
+            "2nd sends only the query",
+            se["met"],
+            f"{first['searched']['files']} files, {first['searched']['passages']} passages; upstream requests "
+            f"{first['requests']} ({first['embedding_inputs']} texts embedded) then {second['requests']} "
+            f"({second['embedding_inputs']} text embedded, 1 rerank); median of {se['rounds']} servers",
+        )
     return rows
 
 

@@ -142,6 +142,16 @@ async def test_cancelling_the_call_cancels_every_request_in_flight(simulator: Si
     assert [r["outcome"] for r in records] == ["disconnected"] * 3
 
 
+async def test_the_call_deadline_stops_slow_requests(simulator: SimulatorServer) -> None:
+    simulator.sim.enqueue({"path": "/embeddings", "delay": 10, "times": 2})
+    settings = make_settings(simulator.base_url, timeouts={"total": 0.5}, embeddings={"batch_size": 1})
+    async with connect(settings) as client:
+        result = await call(client, "embed", {"texts": ["a", "b"]})
+    assert result.is_error and "0.5 s" in text(result) and "[timeouts] total" in text(result)
+    records = simulator.sim.wait_for(lambda rs: len(rs) == 2 and all(r["outcome"] for r in rs))
+    assert [r["outcome"] for r in records] == ["disconnected"] * 2
+
+
 async def test_an_unknown_model_is_a_clear_error(simulator: SimulatorServer) -> None:
     async with connect(make_settings(simulator.base_url)) as client:
         result = await call(client, "embed", {"texts": "x", "model": "nobody/nothing"})

@@ -145,7 +145,9 @@ async def _embed(
     missing = [i for i, v in enumerate(vectors) if v is None]
 
     async def progress(done: int, total: int) -> None:
-        await ctx.report_progress(done, total, f"Embedded {done:,} of {total:,} passages (and the query)")
+        await ctx.report_progress(
+            done, total, f"{done:,} of {total:,} texts embedded (the new passages and the query)"
+        )
 
     got = await upstream.embed(
         [query, *(passages[i].text for i in missing)],
