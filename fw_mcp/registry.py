@@ -51,6 +51,7 @@ class ToolSpec:
     capability: Capability
     streamed: bool
     summary: str
+    writes_files: bool = False  # may write into the output folder: hosts are not told it is read-only
 
     def load(self) -> Callable[..., Any]:
         """The tool's function (imports its module, and with it the MCP SDK)."""
@@ -102,6 +103,7 @@ TOOLS: tuple[ToolSpec, ...] = (
         capability=Capability.EMBEDDINGS,
         streamed=False,
         summary="embedding vectors for texts (optionally written to a file in the output folder)",
+        writes_files=True,
     ),
     ToolSpec(
         name="rerank",

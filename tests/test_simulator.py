@@ -20,7 +20,7 @@ import jsonschema
 import pytest
 
 from fw_mcp.simulator import Simulator, SimulatorServer, create_app
-from fw_mcp.simulator.catalogue import MODELS
+from fw_mcp.simulator.catalogue import MODELS, NON_CHAT
 from fw_mcp.simulator.errors import ERROR_VECTORS
 from fw_mcp.simulator.schema_gen import instance_for
 
@@ -398,8 +398,9 @@ async def test_images_are_described_with_format_and_size(client: httpx2.AsyncCli
 
 async def test_models_lists_the_catalogue(client: httpx2.AsyncClient) -> None:
     body = (await client.get("/models")).json()
-    assert body["object"] == "list" and len(body["data"]) == len(MODELS) >= 11
+    assert body["object"] == "list" and len(body["data"]) == len(MODELS) + len(NON_CHAT) >= 14
     by_id = {m["id"]: m for m in body["data"]}
+    assert by_id["fireworks/qwen3-embedding-8b"]["supports_chat"] is False
     assert by_id[MODEL]["supports_image_input"] is False and by_id[MODEL]["supports_chat"] is True
     assert by_id["accounts/fireworks/models/qwen2p5-vl-32b-instruct"]["supports_image_input"] is True
     assert all(isinstance(m["context_length"], int) and m["owned_by"] == "fireworks" for m in body["data"])

@@ -59,6 +59,15 @@ def served(model: str, extra: list[str] | tuple[str, ...] = ()) -> ModelSpec | N
     return MODELS.get(base.removeprefix(PREFIX)) if base.startswith(PREFIX) else None
 
 
+# Models that do not chat: listed under the id the API takes (the serverless embedding models have no
+# `accounts/` prefix; see the reference, "Embeddings models"), with their context length.
+NON_CHAT: dict[str, int] = {
+    "fireworks/qwen3-embedding-8b": 32_768,
+    "nomic-ai/nomic-embed-text-v1.5": 8_192,
+    "accounts/fireworks/models/qwen3-reranker-8b": 32_768,
+}
+
+
 def model_list() -> dict[str, Any]:
     """The OpenAI-style list object, with the capability flags Fireworks adds."""
     data = [
@@ -73,5 +82,18 @@ def model_list() -> dict[str, Any]:
             "context_length": spec.context,
         }
         for name, spec in MODELS.items()
+    ]
+    data += [
+        {
+            "id": model_id,
+            "object": "model",
+            "owned_by": "fireworks",
+            "created": CREATED,
+            "supports_chat": False,
+            "supports_tools": False,
+            "supports_image_input": False,
+            "context_length": context,
+        }
+        for model_id, context in NON_CHAT.items()
     ]
     return {"object": "list", "data": data}

@@ -12,6 +12,7 @@ from fw_mcp.fireworks.client import create_http_client
 from fw_mcp.settings import Settings
 from fw_mcp.simulator import SimulatorServer
 from fw_mcp.simulator.catalogue import MODELS as SIMULATED_MODELS
+from fw_mcp.simulator.catalogue import NON_CHAT
 from tests.cli.helpers import Cli, sim_env, spawn
 from tests.conftest import make_settings
 
@@ -28,7 +29,9 @@ def test_models_table_marks_capabilities_and_configured_names(simulator: Simulat
         "alias kimi" in rows["kimi-k2-instruct-0905"]
         and "default for call_with_tools" in rows["kimi-k2-instruct-0905"]
     )
-    assert f"{len(SIMULATED_MODELS)} models" in ran.out
+    assert "default for embed, default for search" in rows["fireworks/qwen3-embedding-8b"]
+    assert rows["qwen3-reranker-8b"].split()[1:4] == ["-", "-", "-"]
+    assert f"{len(SIMULATED_MODELS) + len(NON_CHAT)} models" in ran.out
 
 
 def test_models_json(cli: Cli, simulator: SimulatorServer, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -94,4 +97,4 @@ async def test_list_models_maps_errors_and_redacts_the_key(simulator: SimulatorS
         with pytest.raises(FireworksTransportError, match="not answer a JSON model list"):
             await list_models(http, settings)
         assert len(simulator.sim.requests) == 4, "the 403 once, the non-list three times"
-        assert len(await list_models(http, settings)) == len(SIMULATED_MODELS)
+        assert len(await list_models(http, settings)) == len(SIMULATED_MODELS) + len(NON_CHAT)

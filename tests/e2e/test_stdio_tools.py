@@ -31,7 +31,11 @@ async def test_both_protocol_eras_list_tools_and_chat(simulator: SimulatorServer
         assert {t.name for t in listed} == TOOLS
         for tool in listed:
             assert tool.description and len(tool.description) > 80
-            assert tool.annotations and tool.annotations.read_only_hint and tool.annotations.open_world_hint
+            assert tool.annotations and tool.annotations.open_world_hint
+            writes = next(spec.writes_files for spec in REGISTRY if spec.name == tool.name)
+            assert (
+                tool.annotations.read_only_hint is not writes and tool.annotations.destructive_hint is writes
+            )
             for name, prop in tool.input_schema["properties"].items():
                 assert prop.get("description"), f"{tool.name}.{name} has no description"
             assert tool.output_schema is not None

@@ -6,6 +6,7 @@ import os
 
 import mcp
 
+from fw_mcp.registry import TOOLS as REGISTRY
 from fw_mcp.server import SIMULATED_NOTE, build_server
 from fw_mcp.simulator import SimulatorServer
 from tests.conftest import make_settings
@@ -26,7 +27,7 @@ async def test_stdio_simulate_labels_instructions_and_every_result() -> None:
     assert not result.is_error
     assert texts(result)[-1] == SIMULATED_NOTE
     assert result.structured_content["simulated"] is True
-    assert len(listed.tools) == 7
+    assert len(listed.tools) == len(REGISTRY)
     assert "SIMULATED MODE" in s.stderr()
 
 
