@@ -76,6 +76,8 @@ PUBLIC: dict[str, list[str]] = {
         "launch_command",
     ],
     "fw_mcp.commands": ["COMMANDS"],
+    # Its modules (sandbox, walk, passages, cache, output...) are imported by name.
+    "fw_mcp.files": [],
     "fw_mcp.registry": [
         "TOOLS",
         "Capability",

@@ -92,6 +92,8 @@ async def search(
     settings = upstream.settings
     if not query.strip():
         raise InvalidArgument("query", "is empty; describe what to look for.")
+    if len(query) > settings.limits.max_input_chars:
+        raise InvalidArgument("query", "is longer than [limits] max_input_chars; describe it in fewer words.")
     allowed = _allowed(settings)
     _check_glob(glob)
     found: Collected = await anyio.to_thread.run_sync(collect_passages, paths, allowed, glob, settings.files)

@@ -19,6 +19,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 from jwt.algorithms import RSAAlgorithm
 
+from fw_mcp.registry import TOOLS as REGISTRY
 from fw_mcp.simulator import SimulatorServer
 from tests.http.helpers import (
     INITIALIZE,
@@ -112,7 +113,7 @@ async def test_a_valid_jwt_calls_tools(
     protected: HttpServer, issuer: Issuer, simulator: SimulatorServer
 ) -> None:
     async with mcp_client(protected.url, token=issuer.mint()) as (client, _):
-        assert len((await client.list_tools()).tools) == 4
+        assert len((await client.list_tools()).tools) == len(REGISTRY)
         result = await call(client, "chat", {"prompt": "hi"})
     assert not result.is_error and texts(result)[0].startswith("Simulated")
 
