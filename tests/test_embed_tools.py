@@ -89,6 +89,23 @@ async def test_large_inputs_go_as_concurrent_requests_with_progress(simulator: S
     assert "3 requests" in text(result)
 
 
+async def test_a_retried_request_is_said_in_progress_and_the_call_succeeds(
+    simulator: SimulatorServer,
+) -> None:
+    simulator.sim.enqueue(
+        {"path": "/embeddings", "error": "503_overloaded", "headers": {"retry-after-ms": "20"}}
+    )
+    progress: list[Any] = []
+    async with connect(make_settings(simulator.base_url)) as client:
+        result = await call(client, "embed", {"texts": ["a", "b"], "dimensions": 4}, progress)
+    assert not result.is_error
+    assert [r["status"] for r in upstream(simulator, "/embeddings")] == [503, 200]
+    assert any("trying again" in (m or "") for _, _, m in progress)
+    assert progress[-1] == (2, 2, "2 of 2 texts")
+    values = [v for v, _, _ in progress]
+    assert values == sorted(set(values)), "progress strictly increases"
+
+
 @pytest.mark.parametrize(
     ("args", "argument"),
     [

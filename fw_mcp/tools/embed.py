@@ -22,7 +22,7 @@ from fw_mcp.settings import Settings
 from fw_mcp.tools.arguments import Model
 from fw_mcp.tools.job import tool_errors
 from fw_mcp.tools.results import MODEL_PREFIX
-from fw_mcp.tools.vectors import Embedded, Upstream
+from fw_mcp.tools.vectors import Embedded, Progress, Upstream
 
 __all__ = ["EmbedResult", "OutputPath", "Overwrite", "TokenUsage", "embed"]
 
@@ -91,10 +91,7 @@ async def embed(
             )
         )
     resolved = settings.resolve_model(model, "embed")
-
-    async def progress(done: int, total: int) -> None:
-        await ctx.report_progress(done, total, f"{done:,} of {total:,} texts")
-
+    progress = Progress(ctx, len(items), "texts")
     got = await upstream.embed(items, resolved, dimensions=dimensions, normalize=normalize, progress=progress)
     written = None
     if output_path is not None:

@@ -28,7 +28,7 @@ from fw_mcp.tools.embed import TokenUsage
 from fw_mcp.tools.job import tool_errors
 from fw_mcp.tools.results import MODEL_PREFIX, cap
 from fw_mcp.tools.runtime import runtime_of
-from fw_mcp.tools.vectors import Upstream
+from fw_mcp.tools.vectors import Progress, Upstream
 
 __all__ = ["SearchResult", "search"]
 
@@ -146,11 +146,7 @@ async def _embed(
     vectors: list[Sequence[float] | None] = [cache.get(k) for k in keys]
     missing = [i for i, v in enumerate(vectors) if v is None]
 
-    async def progress(done: int, total: int) -> None:
-        await ctx.report_progress(
-            done, total, f"{done:,} of {total:,} texts embedded (the new passages and the query)"
-        )
-
+    progress = Progress(ctx, len(missing) + 1, "texts embedded (the new passages and the query)")
     got = await upstream.embed(
         [query, *(passages[i].text for i in missing)],
         model,

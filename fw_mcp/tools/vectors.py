@@ -8,7 +8,8 @@ in flight are cancelled, as they are when the call itself is cancelled.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,12 +18,49 @@ from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ToolError
 
 from fw_mcp.errors import FireworksError, FireworksTransportError, FwMcpError
-from fw_mcp.fireworks import embeddings as wire
+from fw_mcp.fireworks.client import CallOptions
+from fw_mcp.fireworks.events import ClientEvent
+from fw_mcp.fireworks.wire import EmbeddingsRequest, EmbeddingsResponse, RerankRequest, RerankResponse
+from fw_mcp.tools.progress import describe_event
 from fw_mcp.tools.runtime import api_key_of, runtime_of
 
-__all__ = ["Embedded", "Upstream"]
+__all__ = ["Embedded", "Progress", "Upstream"]
 
-Progress = Callable[[int, int], Awaitable[None]]
+logger = logging.getLogger(__name__)
+_STATUS_STEP = 1e-6  # a status message (retrying, waiting) moves progress on without counting texts
+
+
+class Progress:
+    """Progress to the host as texts are embedded ("1,536 of 10,000 texts"), and the client's events
+    (retrying, waiting for a slot) in words, with strictly increasing values; `fw-mcp call`'s watcher
+    also hears the events. Notifications are serialised, so concurrent requests cannot reorder them."""
+
+    def __init__(self, ctx: Context[Any, Any], total: int, what: str) -> None:
+        self._ctx = ctx
+        self._watcher = runtime_of(ctx).watcher
+        self._total, self._what = total, what
+        self._done = 0
+        self._value = 0.0
+        self._lock = anyio.Lock()
+
+    async def add(self, n: int) -> None:
+        await self._send(None, n)
+
+    async def event(self, event: ClientEvent) -> None:
+        if (message := describe_event(event)) is not None:
+            await self._send(message, 0)
+        if self._watcher is not None:
+            await self._watcher.on_event(event)
+
+    async def _send(self, status: str | None, n: int) -> None:
+        async with self._lock:
+            self._done += n
+            message = status or f"{self._done:,} of {self._total:,} {self._what}"
+            self._value = float(self._done) if n else self._value + _STATUS_STEP
+            try:
+                await self._ctx.report_progress(self._value, self._total, message)
+            except (anyio.ClosedResourceError, anyio.BrokenResourceError):
+                logger.debug("progress notification dropped: the stream to the host is closed")
 
 
 @dataclass
@@ -53,6 +91,10 @@ class Upstream:
         self._api_key = api_key_of(ctx)
         self.deadline = anyio.current_time() + self.settings.timeouts.total
 
+    def _options(self, progress: Progress | None) -> CallOptions:
+        on_event = progress.event if progress is not None else None
+        return CallOptions(api_key=self._api_key, deadline=self.deadline, on_event=on_event)
+
     async def embed(
         self,
         texts: Sequence[str],
@@ -71,24 +113,20 @@ class Upstream:
         batches = [list(texts[at : at + size]) for at in range(0, len(texts), size)]
         out = Embedded([[] for _ in texts], model, requests=len(batches))
         failures: list[tuple[int, FwMcpError]] = []
-        done = [0]
+
+        options = self._options(progress)
 
         async def run(number: int, batch: list[str], scope: anyio.CancelScope) -> None:
-            request = wire.EmbeddingsRequest(
-                input=batch, model=model, dimensions=dimensions, normalize=normalize
-            )
+            request = EmbeddingsRequest(input=batch, model=model, dimensions=dimensions, normalize=normalize)
             try:
-                answer = await wire.embeddings(
-                    self._client, request, deadline=self.deadline, api_key=self._api_key
-                )
+                answer = await self._client.embeddings(request, options=options)
                 _place(out, answer, number * size, len(batch), self.settings.base_url)
             except FwMcpError as exc:
                 failures.append((number, exc))
                 scope.cancel()  # the other requests stop: their vectors would be thrown away
                 return
-            done[0] += len(batch)
             if progress is not None:
-                await progress(done[0], len(texts))
+                await progress.add(len(batch))
 
         async with anyio.create_task_group() as tg:
             for number, batch in enumerate(batches):
@@ -100,16 +138,16 @@ class Upstream:
 
     async def rerank(
         self, query: str, documents: Sequence[str], model: str, top_n: int | None
-    ) -> wire.RerankResponse:
+    ) -> RerankResponse:
         """Documents ordered by relevance to `query`, best first (one request).
 
         Raises:
             FireworksError: the request failed (after its retries), or the answer was malformed.
         """
-        request = wire.RerankRequest(
+        request = RerankRequest(
             model=model, query=query, documents=list(documents), top_n=top_n, return_documents=False
         )
-        answer = await wire.rerank(self._client, request, deadline=self.deadline, api_key=self._api_key)
+        answer = await self._client.rerank(request, options=self._options(None))
         if any(not 0 <= r.index < len(documents) for r in answer.data):
             raise FireworksTransportError(
                 "the rerank answer named a document that was not sent", self.settings.base_url
@@ -117,7 +155,7 @@ class Upstream:
         return answer
 
 
-def _place(out: Embedded, answer: wire.EmbeddingsResponse, start: int, count: int, base_url: str) -> None:
+def _place(out: Embedded, answer: EmbeddingsResponse, start: int, count: int, base_url: str) -> None:
     """Put one batch's vectors at their input positions, refusing an answer that does not fit."""
     if sorted(item.index for item in answer.data) != list(range(count)):
         raise FireworksTransportError(
