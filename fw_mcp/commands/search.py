@@ -95,5 +95,6 @@ def _print(result: CallToolResult) -> int:
         if k:
             print("--")
         print("\n".join(grep_lines(match)))
-    print(texts[-1], file=sys.stderr)  # what was searched, skipped and left out
+    for line in [*data.get("notes", []), texts[-1]]:  # what was skipped or left out; what was searched
+        print(line, file=sys.stderr)
     return EXIT_OK if data["matches"] else EXIT_FAILED

@@ -13,7 +13,7 @@ from typing import Annotated, Any
 
 import anyio.to_thread
 from mcp.server.mcpserver import Context
-from mcp.types import CallToolResult, TextContent
+from mcp.types import CallToolResult
 from pydantic import BaseModel, Field
 
 from fw_mcp.errors import InvalidArgument
@@ -21,7 +21,7 @@ from fw_mcp.files.output import check_writable, write_atomic
 from fw_mcp.settings import Settings
 from fw_mcp.tools.arguments import Model
 from fw_mcp.tools.job import tool_errors
-from fw_mcp.tools.results import MODEL_PREFIX
+from fw_mcp.tools.results import MODEL_PREFIX, content_blocks
 from fw_mcp.tools.vectors import Embedded, Progress, Upstream
 
 __all__ = ["EmbedResult", "OutputPath", "Overwrite", "TokenUsage", "embed"]
@@ -143,9 +143,7 @@ def _result(got: Embedded, written: str | None) -> CallToolResult:
     more = ", ..." if got.dimensions > _SHOWN_VALUES else ""
     n = len(got.vectors)
     lines = [
-        f"{n:,} vector{'s' if n != 1 else ''} of {got.dimensions:,} numbers from "
-        f"{got.model.removeprefix(MODEL_PREFIX)} ({got.total_tokens:,} tokens, {got.requests:,} "
-        f"request{'s' if got.requests != 1 else ''}).",
+        f"{n:,} vector{'s' if n != 1 else ''} of {got.dimensions:,} numbers.",
         f"First vector: [{first}{more}]",
         "The vectors are in the structured result, in input order.",
     ]
@@ -159,6 +157,8 @@ def _result(got: Embedded, written: str | None) -> CallToolResult:
     }
     if written:
         payload["output_path"] = written
-    return CallToolResult(
-        content=[TextContent(type="text", text="\n".join(lines))], structured_content=payload
+    account = (
+        f"[model: {got.model.removeprefix(MODEL_PREFIX)} · tokens: {got.total_tokens:,} · "
+        f"{got.requests:,} request{'s' if got.requests != 1 else ''}]"
     )
+    return CallToolResult(content=content_blocks(["\n".join(lines)], account), structured_content=payload)

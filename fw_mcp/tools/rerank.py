@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from mcp.server.mcpserver import Context
-from mcp.types import CallToolResult, TextContent
+from mcp.types import CallToolResult
 from pydantic import BaseModel, Field
 
 from fw_mcp.errors import InvalidArgument
@@ -13,7 +13,7 @@ from fw_mcp.settings import Settings
 from fw_mcp.tools.arguments import Model
 from fw_mcp.tools.embed import TokenUsage
 from fw_mcp.tools.job import tool_errors
-from fw_mcp.tools.results import MODEL_PREFIX
+from fw_mcp.tools.results import MODEL_PREFIX, content_blocks
 from fw_mcp.tools.vectors import Upstream
 
 __all__ = ["RerankResult", "rerank"]
@@ -66,10 +66,7 @@ async def rerank(
         "usage": {"prompt_tokens": answer.usage.prompt_tokens, "total_tokens": answer.usage.total_tokens},
     }
     ranking, account = _text(payload)
-    return CallToolResult(
-        content=[TextContent(type="text", text=ranking), TextContent(type="text", text=account)],
-        structured_content=payload,
-    )
+    return CallToolResult(content=content_blocks([ranking], account), structured_content=payload)
 
 
 def _check(query: str, documents: list[str], settings: Settings) -> None:

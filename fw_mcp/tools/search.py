@@ -16,7 +16,7 @@ from typing import Annotated, Any
 
 import anyio.to_thread
 from mcp.server.mcpserver import Context
-from mcp.types import CallToolResult, TextContent
+from mcp.types import CallToolResult
 from pydantic import BaseModel, Field
 
 from fw_mcp.errors import InvalidArgument
@@ -26,7 +26,7 @@ from fw_mcp.files.passages import Passage
 from fw_mcp.settings import ENV_ALLOWED_DIRS, Settings
 from fw_mcp.tools.embed import TokenUsage
 from fw_mcp.tools.job import tool_errors
-from fw_mcp.tools.results import MODEL_PREFIX, cap
+from fw_mcp.tools.results import MODEL_PREFIX, cap, content_blocks
 from fw_mcp.tools.runtime import runtime_of
 from fw_mcp.tools.vectors import Progress, Upstream
 
@@ -196,8 +196,6 @@ def _result(
         f"· tokens: {usage['total_tokens']:,}]"
     )
     text, _ = cap("\n\n".join(blocks), settings.limits.max_result_chars)
-    footer = "\n".join([*notes, account])
     return CallToolResult(
-        content=[TextContent(type="text", text=text), TextContent(type="text", text=footer)],
-        structured_content=payload,
+        content=content_blocks([text, "\n".join(notes)], account), structured_content=payload
     )
