@@ -76,6 +76,20 @@ def test_embeddings_refuse_as_the_api_does(
     assert says in r.json()["error"]["message"]
 
 
+def test_only_served_models_embed_and_rerank(simulator: SimulatorServer) -> None:
+    text_model = "accounts/fireworks/models/deepseek-v3p1"  # any catalogue text model can embed
+    assert (
+        post(simulator, "embeddings", {"input": "x", "model": text_model, "dimensions": 4}).status_code == 200
+    )
+    nobody = "accounts/fireworks/models/no-such-model"
+    assert post(simulator, "embeddings", {"input": "x", "model": nobody}).status_code == 404
+    assert (
+        post(simulator, "rerank", {"query": "q", "documents": ["d"], "model": text_model}).status_code == 404
+    )
+    simulator.sim.configure(extra_models=[nobody])
+    assert post(simulator, "rerank", {"query": "q", "documents": ["d"], "model": nobody}).status_code == 200
+
+
 def test_a_configured_unknown_model_is_404(simulator: SimulatorServer) -> None:
     simulator.sim.configure(unknown_models=[EMBED_MODEL, RERANK_MODEL])
     assert post(simulator, "embeddings", {"input": "x", "model": EMBED_MODEL}).status_code == 404

@@ -15,6 +15,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+from .catalogue import served
 from .errors import error_vector
 from .exchange import Exchange
 from .respond import is_custom, send_custom
@@ -33,6 +34,7 @@ EMBEDDING_MODELS: dict[str, int] = {
     "nomic-ai/nomic-embed-text-v1.5": 768,
 }
 DEFAULT_DIMENSIONS = 1024
+RERANKERS = frozenset(f"accounts/fireworks/models/qwen3-reranker-{size}" for size in ("8b", "4b", "0p6b"))
 _WORD = re.compile(r"\w+")
 _SLOTS_PER_WORD = 3
 
@@ -61,7 +63,7 @@ def embed_text(text: str, dimensions: int, normalize: bool = True) -> list[float
     return [round(v, 6) for v in vector]
 
 
-def embeddings_response(body: Any, unknown_models: list[str]) -> dict[str, Any]:
+def embeddings_response(body: Any, config: dict[str, Any]) -> dict[str, Any]:
     """The response body for an embeddings request.
 
     Raises:
@@ -70,7 +72,7 @@ def embeddings_response(body: Any, unknown_models: list[str]) -> dict[str, Any]:
     if not isinstance(body, dict):
         raise bad("Request body must be a JSON object")
     _only(body, EMBED_FIELDS)
-    model = _model(body, unknown_models, embedding=True)
+    model = _model(body, config, embedding=True)
     texts = _inputs(body.get("input"))
     native = EMBEDDING_MODELS.get(model, DEFAULT_DIMENSIONS)
     dimensions = body.get("dimensions", native)
@@ -92,7 +94,7 @@ def embeddings_response(body: Any, unknown_models: list[str]) -> dict[str, Any]:
     }
 
 
-def rerank_response(body: Any, unknown_models: list[str]) -> dict[str, Any]:
+def rerank_response(body: Any, config: dict[str, Any]) -> dict[str, Any]:
     """The response body for a rerank request: documents by overlap with the query, best first.
 
     Raises:
@@ -101,7 +103,7 @@ def rerank_response(body: Any, unknown_models: list[str]) -> dict[str, Any]:
     if not isinstance(body, dict):
         raise bad("Request body must be a JSON object")
     _only(body, RERANK_FIELDS)
-    model = _model(body, unknown_models, embedding=False)
+    model = _model(body, config, embedding=False)
     query, documents = body.get("query"), body.get("documents")
     if not isinstance(query, str) or not query.strip():
         raise bad("Field required: 'query' (a non-empty string)")
@@ -147,12 +149,18 @@ def _only(body: dict[str, Any], allowed: frozenset[str]) -> None:
             raise bad(f"Extra inputs are not permitted, field: '{name}'")
 
 
-def _model(body: dict[str, Any], unknown_models: list[str], *, embedding: bool) -> str:
+def _model(body: dict[str, Any], config: dict[str, Any], *, embedding: bool) -> str:
+    """The model id, if served: an embedding model or any catalogue text model (they can embed too), or
+    a reranker; ``extra_models`` are served as well and ``unknown_models`` never are (404)."""
     model = body.get("model")
     if not isinstance(model, str) or not model:
         raise bad("Field required: 'model' (a string)")
-    served = MODEL_RE.match(model) is not None or (embedding and model in EMBEDDING_MODELS)
-    if not served or model in unknown_models:
+    extra = config["extra_models"]
+    if embedding:
+        known = model in EMBEDDING_MODELS or (MODEL_RE.match(model) is not None and served(model, extra))
+    else:
+        known = model in RERANKERS or model in extra
+    if not known or model in config["unknown_models"]:
         raise RequestError(404, error_vector("404_model")["body"])
     return model
 
@@ -176,14 +184,14 @@ async def serve_json(
     entry: dict[str, Any],
     body: Any,
     config: dict[str, Any],
-    respond: Callable[[Any, list[str]], dict[str, Any]],
+    respond: Callable[[Any, dict[str, Any]], dict[str, Any]],
 ) -> None:
     """Answer a JSON endpoint: a scripted response if one matched, else ``respond``'s body or error."""
     if is_custom(entry):
         await send_custom(ex, entry, config["token_delay"])
         return
     try:
-        answer = respond(body, config["unknown_models"])
+        answer = respond(body, config)
     except RequestError as exc:
         await ex.send_json(exc.status, exc.body)
         return
