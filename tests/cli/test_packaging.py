@@ -23,13 +23,14 @@ from mcp.client.stdio import stdio_client
 
 from fw_mcp.hosts.launchers import ephemeral_launcher
 from fw_mcp.python_version import python_too_old
+from fw_mcp.registry import TOOLS as REGISTRY
 from tests.cli.helpers import ROOT, child_env, spawn
 from tests.conftest import TEST_KEY
 
 SCHEMAS = Path(__file__).parents[1] / "schemas"
 PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())
 VERSION = PYPROJECT["project"]["version"]
-TOOLS = {"chat", "extract_json", "describe_image", "call_with_tools"}
+TOOLS = {tool.name for tool in REGISTRY}
 BIN = Path(sys.executable).parent
 
 

@@ -53,11 +53,20 @@ def tokens_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def team(simulator_server: SimulatorServer, tokens_file: Path) -> Iterator[HttpServer]:
+def docs(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A folder the team server may read (an HTTP server reads none unless told)."""
+    folder = tmp_path_factory.mktemp("docs")
+    (folder / "notes.md").write_text("The simulator answers every call offline.\n")
+    return folder
+
+
+@pytest.fixture(scope="module")
+def team(simulator_server: SimulatorServer, tokens_file: Path, docs: Path) -> Iterator[HttpServer]:
     config = write_config(
         tokens_file.parent,
         f'[http]\nauth_tokens_file = "{tokens_file}"\nmax_concurrent_per_token = {MAX_IN_FLIGHT}\n'
-        f"max_body_bytes = {MAX_BODY}\n[limits]\nprogress_interval = 0.02\n",
+        f"max_body_bytes = {MAX_BODY}\n[limits]\nprogress_interval = 0.02\n"
+        f'[images]\nallowed_dirs = ["{docs}"]\n',
     )
     with http_server(server_env(simulator_server.base_url), "--config", str(config)) as server:
         yield server
@@ -126,7 +135,9 @@ async def test_health_probes_need_no_token_and_no_host_check(team: HttpServer) -
 
 
 @pytest.mark.parametrize("mode", ["legacy", "auto"])
-async def test_every_tool_with_progress(team: HttpServer, simulator: SimulatorServer, mode: str) -> None:
+async def test_every_tool_with_progress(
+    team: HttpServer, simulator: SimulatorServer, docs: Path, mode: str
+) -> None:
     simulator.sim.configure(token_delay=0.02)
     arguments = {
         "chat": {"prompt": "Say hello in a few words"},
@@ -139,7 +150,7 @@ async def test_every_tool_with_progress(team: HttpServer, simulator: SimulatorSe
         },
         "embed": {"texts": ["one", "two"], "dimensions": 8},
         "rerank": {"query": "soup", "documents": ["tea", "soup"]},  # one short request: no progress
-        "search": {"query": "simulator", "paths": ["README.md"], "top_k": 1},
+        "search": {"query": "simulator", "paths": [str(docs)], "top_k": 1},
     }
     async with mcp_client(team.url, token=ALICE, mode=mode) as (client, _):
         assert {t.name for t in (await client.list_tools()).tools} == set(arguments)
