@@ -25,6 +25,7 @@ from pydantic import (
 
 from fw_mcp.errors import ConfigError, missing_key_error
 from fw_mcp.registry import model_keys
+from fw_mcp.spend.config import BudgetSection, FallbackSection, PriceEntry
 
 __all__ = [
     "ModelsSection",
@@ -217,6 +218,9 @@ class Settings(_Section):
     reasoning: ReasoningSection = Field(default_factory=ReasoningSection)
     files: FilesSection
     embeddings: EmbeddingsSection
+    prices: dict[str, PriceEntry] = Field(default_factory=dict)
+    budget: BudgetSection = Field(default_factory=BudgetSection)
+    fallback: FallbackSection = Field(default_factory=FallbackSection)
     api_key: SecretStr | None = None
     _shared_server: bool = PrivateAttr(default=False)  # set by for_http_server(); not a setting
 

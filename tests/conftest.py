@@ -20,12 +20,14 @@ TEST_KEY = "fw_TESTKEY_0123456789abcdef"
 
 @pytest.fixture(autouse=True)
 def clean_environ(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> None:
-    """No FIREWORKS_* / FW_MCP_* from the developer's shell leaks into a test, nor their
-    ~/.config/fw-mcp/config.toml (the default config file): XDG_CONFIG_HOME is an empty folder."""
+    """No FIREWORKS_* / FW_MCP_* / OTEL_* from the developer's shell leaks into a test, nor their
+    ~/.config/fw-mcp/config.toml (the default config file): XDG_CONFIG_HOME is an empty folder; and no
+    test (nor a server it spawns) counts its calls in the developer's own usage ledger (XDG_STATE_HOME)."""
     for name in list(os.environ):
-        if name.startswith(("FIREWORKS_", "FW_MCP_")):
+        if name.startswith(("FIREWORKS_", "FW_MCP_", "OTEL_")):
             monkeypatch.delenv(name)
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path_factory.getbasetemp() / "no-user-config"))
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path_factory.mktemp("state")))
 
 
 @pytest.fixture(scope="session")

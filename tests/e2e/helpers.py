@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 import tempfile
 from collections.abc import AsyncIterator
@@ -41,6 +42,7 @@ class Session:
 
 def server_env(base_url: str, key: str | None = TEST_KEY, **extra: str) -> dict[str, str]:
     env = {"FIREWORKS_BASE_URL": base_url, "FW_MCP_LOG_LEVEL": "INFO", **extra}
+    env.setdefault("XDG_STATE_HOME", os.environ.get("XDG_STATE_HOME", ""))  # the test's, not the user's
     if key is not None:
         env["FIREWORKS_API_KEY"] = key
     return env

@@ -52,6 +52,7 @@ def server_env(base_url: str, key: str | None = TEST_KEY, **extra: str) -> dict[
         "PATH": os.environ.get("PATH", ""),
         "FIREWORKS_BASE_URL": base_url,
         "FW_MCP_LOG_LEVEL": "INFO",
+        "XDG_STATE_HOME": os.environ.get("XDG_STATE_HOME", ""),  # the test's usage ledger, not the user's
         **extra,
     }
     if key is not None:

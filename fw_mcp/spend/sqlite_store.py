@@ -1,0 +1,220 @@
+"""Spend counters in one SQLite file, shared by every fw-mcp process on the machine.
+
+WAL mode lets readers run beside the one writer; every change is one `BEGIN IMMEDIATE` transaction,
+so a reservation's check and its hold are atomic across processes. The work runs in a worker thread,
+one at a time per process, never on the event loop; settlements that arrive while a write is running
+are written together in the next one.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sqlite3
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import TypeVar
+
+import anyio
+import anyio.to_thread
+
+from fw_mcp.spend.ledger import Check, Refusal, Scope, StoreError, UsageRecord, UsageRow, scopes_for
+
+__all__ = ["SQLiteStore", "default_path"]
+
+logger = logging.getLogger(__name__)
+T = TypeVar("T")
+_BUSY_SECONDS = 10.0
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS counters (scope TEXT PRIMARY KEY, spent INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS holds (
+    rid TEXT NOT NULL, scope TEXT NOT NULL, nanos INTEGER NOT NULL, expires REAL NOT NULL,
+    PRIMARY KEY (rid, scope));
+CREATE INDEX IF NOT EXISTS holds_scope ON holds (scope);
+CREATE TABLE IF NOT EXISTS usage (
+    day TEXT NOT NULL, user TEXT NOT NULL, tool TEXT NOT NULL, model TEXT NOT NULL,
+    calls INTEGER NOT NULL, prompt INTEGER NOT NULL, cached INTEGER NOT NULL, completion INTEGER NOT NULL,
+    cost INTEGER NOT NULL, unpriced INTEGER NOT NULL, PRIMARY KEY (day, user, tool, model));
+CREATE TABLE IF NOT EXISTS rate_limits (name TEXT PRIMARY KEY, value TEXT NOT NULL);
+"""
+
+
+def default_path() -> Path:
+    """`$XDG_STATE_HOME/fw-mcp/usage.db` (XDG_STATE_HOME defaults to ~/.local/state)."""
+    base = os.environ.get("XDG_STATE_HOME", "").strip() or str(Path.home() / ".local" / "state")
+    return Path(base).expanduser() / "fw-mcp" / "usage.db"
+
+
+class SQLiteStore:
+    def __init__(self, path: Path, busy_timeout: float = _BUSY_SECONDS) -> None:
+        self.path = path
+        self.busy_timeout = busy_timeout
+        self.where = f"the SQLite file {path}"
+        self._db: sqlite3.Connection | None = None
+        self._lock = anyio.Lock()
+        self._flushing = anyio.Lock()
+        self._pending: list[tuple[str | None, UsageRecord]] = []
+
+    def _connect(self) -> sqlite3.Connection:
+        if self._db is None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            db = sqlite3.connect(
+                self.path, timeout=self.busy_timeout, isolation_level=None, check_same_thread=False
+            )
+            try:
+                db.execute("PRAGMA journal_mode=WAL")
+                db.execute("PRAGMA synchronous=NORMAL")
+                db.executescript(_SCHEMA)
+            except BaseException:
+                db.close()
+                raise
+            self._db = db
+        return self._db
+
+    async def _run(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        """One transaction in a worker thread; one at a time per process (the lock), BEGIN IMMEDIATE
+        across processes (SQLite's busy timeout waits for another process's writer)."""
+
+        def work() -> T:
+            try:
+                db = self._connect()
+                db.execute("BEGIN IMMEDIATE")
+                try:
+                    result = fn(db)
+                except BaseException:
+                    db.execute("ROLLBACK")
+                    raise
+                db.execute("COMMIT")
+                return result
+            except (sqlite3.Error, OSError) as exc:
+                raise StoreError(_describe(exc, self.path, self.busy_timeout)) from None
+
+        async with self._lock:
+            return await anyio.to_thread.run_sync(work)
+
+    async def reserve(
+        self, rid: str, scopes: list[Scope], checks: list[Check], nanos: int, ttl: float
+    ) -> Refusal | None:
+        def work(db: sqlite3.Connection) -> Refusal | None:
+            now = time.time()
+            db.execute("DELETE FROM holds WHERE expires < ?", (now,))
+            for check in checks:
+                spent = _spent(db, check.scope.key)
+                if spent + nanos > check.limit_nanos:
+                    return Refusal(check, spent)
+            db.executemany(
+                "INSERT OR REPLACE INTO holds VALUES (?, ?, ?, ?)",
+                [(rid, s.key, nanos, now + ttl) for s in scopes],
+            )
+            return None
+
+        return await self._run(work)
+
+    async def settle(self, rid: str | None, record: UsageRecord) -> None:
+        """Queue the settlement; whoever writes next writes every queued one in its transaction."""
+        self._pending.append((rid, record))
+        await self._flush()
+
+    async def _flush(self) -> None:
+        async with self._flushing:
+            if not self._pending:
+                return  # an earlier flush wrote ours too
+            batch, self._pending = self._pending, []
+            try:
+                await self._run(lambda db: _write_all(db, batch))
+            except StoreError:
+                self._pending = batch + self._pending  # rolled back: the next write tries them again
+                raise
+
+    async def release(self, rid: str, scopes: list[Scope]) -> None:
+        await self._run(lambda db: db.execute("DELETE FROM holds WHERE rid = ?", (rid,)))
+
+    async def spent(self, scopes: list[Scope]) -> dict[Scope, int]:
+        def work(db: sqlite3.Connection) -> dict[Scope, int]:
+            db.execute("DELETE FROM holds WHERE expires < ?", (time.time(),))
+            return {s: _spent(db, s.key) for s in scopes}
+
+        return await self._run(work)
+
+    async def rows(self, since_day: str) -> list[UsageRow]:
+        def work(db: sqlite3.Connection) -> list[UsageRow]:
+            cursor = db.execute(
+                "SELECT * FROM usage WHERE day >= ? ORDER BY day, user, tool, model", (since_day,)
+            )
+            return [UsageRow(*row) for row in cursor.fetchall()]
+
+        return await self._run(work)
+
+    async def note_rate_limits(self, limits: dict[str, str]) -> None:
+        await self._run(
+            lambda db: db.executemany("INSERT OR REPLACE INTO rate_limits VALUES (?, ?)", limits.items())
+        )
+
+    async def rate_limits(self) -> dict[str, str]:
+        return await self._run(lambda db: dict(db.execute("SELECT name, value FROM rate_limits").fetchall()))
+
+    async def aclose(self) -> None:
+        try:
+            await self._flush()
+        except StoreError as exc:
+            logger.error("%d calls were not recorded at shutdown: %s", len(self._pending), exc)
+        finally:
+            if self._db is not None:
+                db, self._db = self._db, None
+                db.close()
+
+
+def _spent(db: sqlite3.Connection, key: str) -> int:
+    row = db.execute(
+        "SELECT (SELECT coalesce(sum(spent), 0) FROM counters WHERE scope = ?)"
+        " + (SELECT coalesce(sum(nanos), 0) FROM holds WHERE scope = ?)",
+        (key, key),
+    ).fetchone()
+    return int(row[0])
+
+
+def _write_all(db: sqlite3.Connection, batch: list[tuple[str | None, UsageRecord]]) -> None:
+    for rid, record in batch:
+        _write(db, rid, record)
+
+
+def _write(db: sqlite3.Connection, rid: str | None, record: UsageRecord) -> None:
+    if rid is not None:
+        db.execute("DELETE FROM holds WHERE rid = ?", (rid,))
+    db.executemany(
+        "INSERT INTO counters VALUES (?, ?) ON CONFLICT (scope) DO UPDATE SET spent = spent + excluded.spent",
+        [(s.key, record.cost_nanos) for s in scopes_for(record.when, record.user)],
+    )
+    db.execute(
+        "INSERT INTO usage VALUES (?, ?, ?, ?, 1, ?, ?, ?, ?, ?) ON CONFLICT (day, user, tool, model) DO UPDATE SET"
+        " calls = calls + 1, prompt = prompt + excluded.prompt, cached = cached + excluded.cached,"
+        " completion = completion + excluded.completion, cost = cost + excluded.cost,"
+        " unpriced = unpriced + excluded.unpriced",
+        (
+            record.day,
+            record.user,
+            record.tool,
+            record.model,
+            record.prompt_tokens,
+            record.cached_tokens,
+            record.completion_tokens,
+            record.cost_nanos,
+            0 if record.priced else 1,
+        ),
+    )
+
+
+def _describe(exc: BaseException, path: Path, busy: float) -> str:
+    text = str(exc)
+    if isinstance(exc, sqlite3.DatabaseError) and ("not a database" in text or "malformed" in text):
+        advice = (
+            "it is corrupt: move it aside (the counters start again) or set [budget] store to another file"
+        )
+    elif "locked" in text or "busy" in text:
+        advice = f"another process held it locked for over {busy:g} s; retry, or find that process"
+    elif isinstance(exc, OSError) or "unable to open" in text or "readonly" in text:
+        advice = "check that its folder exists and is writable, or set [budget] store to another file"
+    else:
+        advice = "check the file, or set [budget] store to another file"
+    return f"The spend store {path} could not be used ({text}); {advice}."
