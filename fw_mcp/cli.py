@@ -40,6 +40,7 @@ EXAMPLES = """examples:
   fw-mcp call chat --arg prompt=hello     run one tool from the shell
   fw-mcp models                           the models your key can use
   fw-mcp search "retry policy" ./docs     search files by meaning; prints path:line:text like grep -n
+  fw-mcp usage --by day                   calls, tokens and estimated cost per day; budget left
   FW_MCP_AUTH_TOKEN=... fw-mcp --transport http --host 0.0.0.0 --workers 4   a team server (README)
 
 Run `fw-mcp COMMAND --help` for each command's options and examples.

@@ -16,9 +16,10 @@ from mcp.server.mcpserver.resources import FunctionResource
 from fw_mcp.errors import FwMcpError
 from fw_mcp.settings import Settings
 
-__all__ = ["MODELS_URI", "register_resources"]
+__all__ = ["MODELS_URI", "USAGE_URI", "register_resources"]
 
 MODELS_URI = "fireworks://models"
+USAGE_URI = "fireworks://usage"
 
 
 def register_resources(server: MCPServer, settings: Settings, http: httpx2.AsyncClient | None = None) -> None:
@@ -46,6 +47,28 @@ def register_resources(server: MCPServer, settings: Settings, http: httpx2.Async
             description="The models this server's Fireworks key can use, which suit text, tools (function "
             "calling) and vision, and the configured default per tool and aliases. Use a listed name or "
             "alias as the `model` argument of fw-mcp's tools.",
+            mime_type="application/json",
+        )
+    )
+
+    async def read_usage() -> str:
+        from fw_mcp.spend.usage import read_usage as report  # on the first read, not when the server starts
+
+        try:
+            data = await report(settings, with_users=False)  # any caller may read it: no user names
+        except FwMcpError as exc:
+            raise ResourceError(f"Could not read usage: {exc}") from None
+        return json.dumps(data, indent=2)
+
+    server.add_resource(
+        FunctionResource.from_function(
+            read_usage,
+            uri=USAGE_URI,
+            name="usage",
+            title="Fireworks usage and spend",
+            description="This server's calls, tokens, cached tokens and estimated cost over the last 31 days "
+            "per model, the budget left (daily/monthly), and the Fireworks rate limits seen last. Costs are "
+            "estimates from the configured price table.",
             mime_type="application/json",
         )
     )

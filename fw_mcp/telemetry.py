@@ -46,7 +46,7 @@ class FireworksSpan:
         input_tokens: int,
         output_tokens: int,
         cached_tokens: int,
-        attempts: int,
+        attempts: int | None,
         cost_usd: float | None,
         output_text: str | None = None,
     ) -> None:
@@ -55,8 +55,9 @@ class FireworksSpan:
             "gen_ai.usage.input_tokens": input_tokens,
             "gen_ai.usage.output_tokens": output_tokens,
             "gen_ai.usage.cache_read.input_tokens": cached_tokens,
-            "fw_mcp.attempts": attempts,
         }
+        if attempts is not None:
+            attributes["fw_mcp.attempts"] = attempts
         if finish_reason:
             attributes["gen_ai.response.finish_reasons"] = [finish_reason]
         if cost_usd is not None:
@@ -67,8 +68,11 @@ class FireworksSpan:
             )
         self.span.set_attributes(attributes)
 
-    def failed(self, error: BaseException, attempts: int) -> None:
-        self.span.set_attributes({"error.type": _error_type(error), "fw_mcp.attempts": attempts})
+    def failed(self, error: BaseException) -> None:
+        attempts = getattr(error, "attempts", None)
+        self.span.set_attribute("error.type", _error_type(error))
+        if isinstance(attempts, int):
+            self.span.set_attribute("fw_mcp.attempts", attempts)
         self.span.set_status(StatusCode.ERROR, type(error).__name__)
 
 
@@ -80,7 +84,6 @@ def fireworks_span(
     base_url: str,
     max_tokens: int | None,
     messages: list[dict[str, Any]] | None = None,
-    attempts: Callable[[], int] = lambda: 1,
 ) -> Iterator[FireworksSpan]:
     """A CLIENT span `"{operation} {model}"` around one Fireworks request (retries included)."""
     host = urlsplit(base_url)
@@ -107,7 +110,7 @@ def fireworks_span(
         try:
             yield recorder
         except BaseException as exc:
-            recorder.failed(exc, attempts())
+            recorder.failed(exc)
             raise
 
 

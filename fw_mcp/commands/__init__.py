@@ -17,4 +17,5 @@ COMMANDS: dict[str, str] = {
     "config": "print the example settings file (`fw-mcp config --example`)",
     "bundle": "build an MCP Bundle (.mcpb) for Claude Desktop",
     "search": "search local files by meaning and print the best passages like grep -n",
+    "usage": "show calls, tokens, estimated cost and budget left",
 }

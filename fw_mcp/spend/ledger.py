@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Literal, Protocol
 
+from fw_mcp.errors import FwMcpError
+
 __all__ = [
     "Check",
     "Refusal",
@@ -28,7 +30,7 @@ Period = Literal["day", "month"]
 SERVER = ""  # the user name of the server-wide scopes
 
 
-class StoreError(Exception):
+class StoreError(FwMcpError):
     """The store could not be used (unreachable, locked, corrupt, full); the message says which and how."""
 
 

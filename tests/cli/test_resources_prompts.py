@@ -33,7 +33,7 @@ async def user_message(client: mcp.Client, name: str, arguments: dict[str, str])
 
 async def test_models_resource_is_listed_and_holds_the_catalogue(settings: Settings) -> None:
     async with connect(settings) as client:
-        [listed] = (await client.list_resources()).resources
+        [listed] = [r for r in (await client.list_resources()).resources if str(r.uri) == MODELS_URI]
         [content] = (await client.read_resource(MODELS_URI)).contents
     assert str(listed.uri) == MODELS_URI and listed.mime_type == "application/json" and listed.description
     data = json.loads(content.text)

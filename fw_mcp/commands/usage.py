@@ -1,0 +1,90 @@
+"""`fw-mcp usage`: calls, tokens, cached tokens, estimated cost and budget left, from the spend store."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from typing import Any
+
+from fw_mcp.commands._common import EXIT_OK, add_config_flag, command_settings, describe
+
+__all__ = ["add_arguments", "render", "run"]
+
+EXAMPLES = """\
+  fw-mcp usage                  this month's calls, tokens and cost per model, and the budget left
+  fw-mcp usage --by day         per day (also: --by user, --by tool)
+  fw-mcp usage --days 7 --json  the last 7 days as JSON (what the fireworks://usage resource holds)
+"""
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    describe(
+        parser,
+        description="Show what fw-mcp spent, as counted in the spend store ([budget] store: by default "
+        "the SQLite file in $XDG_STATE_HOME/fw-mcp/usage.db, shared by every fw-mcp process on this "
+        "machine). Costs are estimates from the [prices] table.",
+        examples=EXAMPLES,
+    )
+    parser.add_argument(
+        "--by", choices=["model", "user", "day", "tool"], default="model", help="group rows by"
+    )
+    parser.add_argument("--days", type=int, default=31, metavar="N", help="the last N days, today included")
+    parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    add_config_flag(parser)
+
+
+def run(args: argparse.Namespace) -> int:
+    import anyio
+
+    from fw_mcp.spend.usage import read_usage
+
+    if args.days < 1:
+        raise SystemExit("fw-mcp usage: --days must be at least 1")
+    with command_settings(args) as settings:
+        report = anyio.run(lambda: read_usage(settings, by=args.by, days=args.days))
+    print(json.dumps(report, indent=2) if args.json else render(report))
+    return EXIT_OK
+
+
+def render(report: dict[str, Any]) -> str:
+    by = report["by"]
+    header = (by, "calls", "prompt", "cached", "completion", "cost (est.)")
+    rows = [header] + [_row(r[by], r) for r in report["rows"]] + [_row("total", report["totals"])]
+    widths = [max(len(r[i]) for r in rows) for i in range(len(header))]
+    lines = [
+        "  ".join(
+            c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths, strict=True))
+        )
+        for r in rows
+    ]
+    lines.insert(len(lines) - 1, "-" * len(lines[0]))
+    out = [f"Since {report['since']} ({report['store']}):", *lines]
+    if report["totals"]["unpriced_calls"]:
+        out.append(
+            f"{report['totals']['unpriced_calls']} calls used models without a price: add them to [prices]."
+        )
+    for budget in report["budgets"]:
+        out.append(
+            f"Budget, {budget['scope']}, {budget['period']}: ${budget['left_usd']:.4f} left of "
+            f"${budget['limit_usd']:.2f} (resets {budget['resets_at']})."
+        )
+    if not report["budgets"]:
+        out.append("No budget is set ([budget] daily_usd / monthly_usd).")
+    if report["rate_limits"]:
+        seen = ", ".join(
+            f"{k.removeprefix('x-ratelimit-')}={v}" for k, v in sorted(report["rate_limits"].items())
+        )
+        out.append(f"Fireworks rate limits seen last: {seen}.")
+    return "\n".join(out)
+
+
+def _row(name: str, r: dict[str, Any]) -> tuple[str, ...]:
+    cost = f"${r['cost_usd']:.6f}"
+    return (
+        name or "-",
+        f"{r['calls']:,}",
+        f"{r['prompt_tokens']:,}",
+        f"{r['cached_tokens']:,}",
+        f"{r['completion_tokens']:,}",
+        cost,
+    )
