@@ -28,6 +28,8 @@ from fw_mcp.prompts import register_prompts
 from fw_mcp.registry import get_tool, instructions
 from fw_mcp.resources import register_resources
 from fw_mcp.settings import Settings
+from fw_mcp.spend.budget import Spend
+from fw_mcp.telemetry import setup_tracing
 from fw_mcp.tools import TOOLS
 from fw_mcp.tools.runtime import CallWatcher, Runtime
 
@@ -187,13 +189,18 @@ def build_server(
             made.append(create_http_client(settings))
             return made[-1]
 
+        stop_tracing = setup_tracing()
+        spend = Spend(settings.budget, settings.prices, "lazy")  # the store opens on the first call
         try:
             fireworks = FireworksClient(settings, http or make_client)
             cache = EmbeddingCache(settings.embeddings.cache_bytes)
-            yield Runtime(settings=settings, client=fireworks, watcher=watcher, embedding_cache=cache)
+            yield Runtime(settings=settings, client=fireworks, spend=spend, watcher=watcher, embedding_cache=cache)
         finally:
             for client in made:
                 await client.aclose()
+            await spend.aclose()
+            if stop_tracing is not None:
+                stop_tracing()
 
     server = FwMcpServer(
         "fw-mcp",

@@ -7,13 +7,15 @@ on the first call (not at start-up, which hosts wait for), and every write runs 
 
 from __future__ import annotations
 
+import importlib.util
 import logging
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Literal
 
-from fw_mcp.errors import FwMcpError
+from fw_mcp.errors import ConfigError, FwMcpError
 from fw_mcp.spend.config import BudgetSection, Limits, PriceEntry
 from fw_mcp.spend.ledger import (
     SERVER,
@@ -26,7 +28,7 @@ from fw_mcp.spend.ledger import (
     resets_at,
     scopes_for,
 )
-from fw_mcp.spend.prices import NANOS_PER_USD, Cost, PriceTable, Tokens, format_usd
+from fw_mcp.spend.prices import MODEL_PREFIX, NANOS_PER_USD, Cost, PriceTable, Tokens, format_usd
 
 __all__ = ["BudgetExceeded", "Hold", "Spend", "SpendStoreUnavailable", "open_store"]
 
@@ -68,12 +70,25 @@ def open_store(budget: BudgetSection) -> SpendStore | None:
 
 
 class Spend:
+    """`store="lazy"` opens the configured store on first use (so start-up does no I/O)."""
+
     def __init__(
-        self, budget: BudgetSection, prices: dict[str, PriceEntry], store: SpendStore | None
+        self, budget: BudgetSection, prices: dict[str, PriceEntry], store: SpendStore | None | Literal["lazy"]
     ) -> None:
         self.budget = budget
         self.prices = PriceTable(prices)
-        self.store = store
+        self._store = store
+        if store == "lazy" and budget.store.startswith(("redis://", "rediss://", "unix://")):
+            if importlib.util.find_spec("redis") is None:
+                raise ConfigError(
+                    '[budget] store is a Redis URL, but the redis client is not installed: pip install "fw-mcp[redis]".'
+                )
+
+    @property
+    def store(self) -> SpendStore | None:
+        if self._store == "lazy":
+            self._store = open_store(self.budget)
+        return self._store
 
     def ceiling(self, model: str, prompt_tokens: int, max_tokens: int | None) -> Cost | None:
         return self.prices.ceiling(model, prompt_tokens, max_tokens or DEFAULT_MAX_TOKENS)
@@ -102,9 +117,10 @@ class Spend:
             return Hold(None, user, tool)
         ceiling = self.ceiling(model, prompt_tokens, max_tokens)
         if ceiling is None:
+            short = model.removeprefix(MODEL_PREFIX).partition("#")[0]
             raise BudgetExceeded(
                 f"Refused: a spend limit is set ([budget]) but {model} has no price, so its cost cannot be "
-                f'checked. Add [prices."{model}"] to the config file, or choose a priced model.'
+                f'checked. Add [prices."{short}"] to the config file, or choose a priced model.'
             )
         rid = uuid.uuid4().hex
         try:
@@ -155,8 +171,8 @@ class Spend:
             logger.warning("A hold was not released (it expires on its own): %s", exc)
 
     async def aclose(self) -> None:
-        if self.store is not None:
-            await self.store.aclose()
+        if self._store is not None and self._store != "lazy":
+            await self._store.aclose()
 
 
 def _refusal_message(refusal: Refusal, needed: int) -> str:

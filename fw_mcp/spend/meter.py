@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,7 +22,15 @@ from fw_mcp.spend.budget import Hold, Spend
 from fw_mcp.spend.prices import Cost, Tokens, format_usd, no_price_note
 from fw_mcp.telemetry import FireworksSpan, fireworks_span
 
-__all__ = ["Account", "Meter", "Request", "estimate_prompt_tokens", "fallback_reason"]
+__all__ = [
+    "Account",
+    "Meter",
+    "Request",
+    "accounting",
+    "current_account",
+    "estimate_prompt_tokens",
+    "fallback_reason",
+]
 
 logger = logging.getLogger(__name__)
 _MESSAGE_OVERHEAD = 16  # tokens a chat template adds around each message, at most
@@ -75,6 +85,7 @@ def fallback_reason(error: Exception) -> str | None:
 class Account:
     """What one tool call spent across its upstream requests, and which model answered and why."""
 
+    tool: str = ""
     nanos: int = 0
     as_of: str | None = None
     unpriced: list[str] = field(default_factory=list)
@@ -115,6 +126,24 @@ class Account:
         return {"requested": self.requested, "answered": self.answered, "reasons": list(self.fallbacks)}
 
 
+_current: ContextVar[Account | None] = ContextVar("fw_mcp_account", default=None)
+
+
+@contextmanager
+def accounting(tool: str) -> Iterator[Account]:
+    """The account of the tool call running in this block: meters add to it, results read it."""
+    account = Account(tool=tool)
+    token = _current.set(account)
+    try:
+        yield account
+    finally:
+        _current.reset(token)
+
+
+def current_account() -> Account | None:
+    return _current.get()
+
+
 class Meter:
     """Per tool call: `await meter.run(request, send)` for each upstream request it makes."""
 
@@ -127,6 +156,7 @@ class Meter:
         fallbacks: list[str],
         base_url: str,
         ttl: Callable[[], float],
+        account: Account | None = None,
     ) -> None:
         self.spend = spend
         self.tool = tool
@@ -134,7 +164,7 @@ class Meter:
         self.fallbacks = fallbacks
         self.base_url = base_url
         self.ttl = ttl
-        self.account = Account()
+        self.account = account if account is not None else Account()
 
     async def run(
         self,

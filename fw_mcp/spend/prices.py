@@ -12,7 +12,7 @@ from typing import Any
 
 from fw_mcp.spend.config import PriceEntry
 
-__all__ = ["NANOS_PER_USD", "Cost", "PriceTable", "Tokens", "format_usd", "no_price_note"]
+__all__ = ["MODEL_PREFIX", "NANOS_PER_USD", "Cost", "PriceTable", "Tokens", "format_usd", "no_price_note"]
 
 NANOS_PER_USD = 1_000_000_000
 _NANOS_PER_TOKEN_PER_USD_PER_MILLION = Decimal(NANOS_PER_USD) / Decimal(1_000_000)

@@ -24,6 +24,7 @@ from fw_mcp.fireworks.wire import FunctionCall as WireFunctionCall
 from fw_mcp.tools.portable import PORTABLE, JsonText
 
 __all__ = [
+    "CacheKey",
     "MaxTokens",
     "Message",
     "Model",
@@ -133,6 +134,16 @@ ReasoningEffort = Annotated[
     Literal["low", "medium", "high", "none"] | None,
     Field(
         description="How much the model reasons before answering, on models that can; `none` turns it off."
+    ),
+]
+CacheKey = Annotated[
+    str | None,
+    Field(
+        description="Prompt-cache routing key: calls with the same key go to the Fireworks replica that has "
+        "their prompt prefix cached (cached tokens cost less). Omit it: a key derived from the conversation's "
+        "start (model, system prompt, first user turn) is used.",
+        min_length=1,
+        max_length=256,
     ),
 ]
 

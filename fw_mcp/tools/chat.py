@@ -9,6 +9,7 @@ from mcp.types import CallToolResult
 
 from fw_mcp.fireworks.wire import ChatRequest
 from fw_mcp.tools.arguments import (
+    CacheKey,
     MaxTokens,
     Messages,
     Model,
@@ -43,6 +44,7 @@ async def chat(
     max_tokens: MaxTokens = None,
     stop: Stop = None,
     reasoning_effort: ReasoningEffort = None,
+    cache_key: CacheKey = None,
 ) -> Annotated[CallToolResult, ChatResult]:
     """Ask an open model on Fireworks AI (DeepSeek, Qwen, Kimi, Llama, GLM, gpt-oss...) and get its answer.
 
@@ -67,6 +69,7 @@ async def chat(
         max_tokens=max_tokens,
         stop=stop_list(stop),
         reasoning_effort=reasoning_effort,
+        prompt_cache_key=cache_key,
     )
     async with Job(ctx, max_tokens) as job:
         completion = await job.complete(request)

@@ -19,22 +19,30 @@ from mcp.types import CallToolResult, TextContent
 from fw_mcp.calls import RUNNING
 from fw_mcp.errors import DeadlineExceeded, FireworksHTTPError, FwMcpError, ShuttingDown, StreamInterrupted
 from fw_mcp.fireworks.client import CallOptions
-from fw_mcp.fireworks.events import ClientEvent
+from fw_mcp.fireworks.events import ClientEvent, Retrying
 from fw_mcp.fireworks.stream import Completion, StreamAccumulator
 from fw_mcp.fireworks.wire import ChatRequest
 from fw_mcp.redaction import redact
+from fw_mcp.spend.cache_keys import conversation_key, isolation_key
+from fw_mcp.spend.meter import Account, Meter, Request, accounting, current_account
 from fw_mcp.tools.progress import ProgressReporter
-from fw_mcp.tools.results import partial_result
-from fw_mcp.tools.runtime import Runtime, api_key_of, runtime_of
+from fw_mcp.tools.results import partial_result, with_spend
+from fw_mcp.tools.runtime import Runtime, api_key_of, identity_of, runtime_of
 
 __all__ = ["Job", "tool_errors"]
 
 logger = logging.getLogger(__name__)
 P = ParamSpec("P")
+_HOLD_GRACE = 60.0  # a hold outlives its call's deadline by this much, then expires (a crashed process)
 
 
 class Job:
-    """Use as `async with Job(ctx, max_tokens) as job: completion = await job.complete(request)`."""
+    """Use as `async with Job(ctx, max_tokens) as job: completion = await job.complete(request)`.
+
+    Every request is metered (fw_mcp.spend): its maximum cost is held against the budgets before it
+    goes upstream, it carries prompt-cache keys, fallback models answer when the chosen one cannot,
+    and the real cost is settled into the tool call's account.
+    """
 
     def __init__(self, ctx: Context[Any, Any], max_tokens: int | None) -> None:
         self.runtime: Runtime = runtime_of(ctx)
@@ -42,6 +50,22 @@ class Job:
         self.deadline = anyio.current_time() + self.settings.timeouts.total
         self.progress = ProgressReporter(ctx, self.settings.limits.progress_interval, max_tokens)
         self._options = CallOptions(api_key=api_key_of(ctx), deadline=self.deadline, on_event=self._on_event)
+        identity = identity_of(ctx)
+        self._isolation_key = isolation_key(identity)
+        self._attempts = 1
+        account = current_account() or Account()
+        self.meter = Meter(
+            self.runtime.spend,
+            tool=account.tool,
+            user=identity or "",
+            fallbacks=[
+                self.settings.resolve_model(m, "chat")
+                for m in self.settings.fallback.models_for(account.tool)
+            ],
+            base_url=self.settings.base_url,
+            ttl=lambda: max(self.deadline - anyio.current_time(), 0.0) + _HOLD_GRACE,
+            account=account,
+        )
 
     async def __aenter__(self) -> Job:
         await self.progress.__aenter__()
@@ -54,15 +78,31 @@ class Job:
 
     async def complete(self, request: ChatRequest) -> Completion:
         self._latest: StreamAccumulator | None = None
+        wire = request.wire()
+        max_tokens = request.max_tokens or request.max_completion_tokens
+        shape = Request("chat", request.model, wire["messages"], max_tokens, wire.get("tools"))
+
+        async def send(model: str) -> Completion:
+            key = conversation_key(model, wire["messages"], request.prompt_cache_key)
+            update: dict[str, Any] = {"model": model, "prompt_cache_key": key}
+            if self._isolation_key is not None:
+                update["prompt_cache_isolation_key"] = self._isolation_key
+            self._attempts = 1
+            chosen = request.model_copy(update=update)
+            return await self.runtime.client.chat(chosen, on_delta=self._on_delta, options=self._options)
+
         with RUNNING.track():  # when a shutdown's grace period ends, the call ends with what it has
             try:
-                return await self.runtime.client.chat(request, on_delta=self._on_delta, options=self._options)
+                return await self.meter.run(shape, send, attempts=lambda: self._attempts)
             except FireworksHTTPError as exc:
                 from fw_mcp.tools.unknown_model import explain_not_found
 
                 raise await explain_not_found(
                     exc, request.model, self.runtime, self._options.api_key
                 ) from None
+            finally:
+                with anyio.CancelScope(shield=True):
+                    await self.runtime.spend.note_rate_limits(self.runtime.client.rate_limits)
         latest = self._latest
         raise ShuttingDown(latest.completion() if latest is not None and latest.received_output else None)
 
@@ -73,6 +113,8 @@ class Job:
             self.runtime.watcher.on_delta(acc)
 
     async def _on_event(self, event: ClientEvent) -> None:
+        if isinstance(event, Retrying):
+            self._attempts = event.attempt + 1
         await self.progress.event(event)
         if self.runtime.watcher is not None:
             await self.runtime.watcher.on_event(event)
@@ -88,13 +130,15 @@ def tool_errors(
 
     @functools.wraps(fn)
     async def wrapper(*args: P.args, **kwargs: P.kwargs) -> CallToolResult:
-        try:
-            return _scrubbed(await fn(*args, **kwargs))
-        except (StreamInterrupted, DeadlineExceeded) as exc:
-            logger.warning("%s: %s", fn.__name__, exc)
-            return _scrubbed(partial_result(exc, model=str(kwargs.get("model") or ""), limit=_limit(kwargs)))
-        except FwMcpError as exc:
-            raise ToolError(redact(str(exc))) from None
+        with accounting(fn.__name__) as account:  # what the call's requests cost, for its result
+            try:
+                result = await fn(*args, **kwargs)
+            except (StreamInterrupted, DeadlineExceeded) as exc:
+                logger.warning("%s: %s", fn.__name__, exc)
+                result = partial_result(exc, model=str(kwargs.get("model") or ""), limit=_limit(kwargs))
+            except FwMcpError as exc:
+                raise ToolError(redact(str(exc))) from None
+            return _scrubbed(with_spend(result, account))
 
     return wrapper
 

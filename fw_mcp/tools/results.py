@@ -15,16 +15,21 @@ from pydantic import BaseModel, Field
 
 from fw_mcp.errors import DeadlineExceeded, StreamInterrupted
 from fw_mcp.fireworks.stream import Completion
+from fw_mcp.spend.meter import Account, current_account
 
 __all__ = [
     "ACCOUNT_META",
     "ChatResult",
+    "CostOut",
+    "FallbackOut",
+    "SpendOut",
     "UsageOut",
     "answer_result",
     "cap",
     "content_blocks",
     "footer",
     "partial_result",
+    "with_spend",
 ]
 
 MODEL_PREFIX = "accounts/fireworks/models/"
@@ -40,7 +45,31 @@ class UsageOut(BaseModel):
     cached_tokens: int = Field(description="Prompt tokens served from Fireworks' prompt cache (billed less).")
 
 
-class ChatResult(BaseModel):
+class CostOut(BaseModel):
+    usd: float = Field(description="Estimated cost in US dollars, from the configured price table.")
+    estimated: bool = Field(description="Always true: prices change; this is the table's estimate.")
+    prices_as_of: str = Field(description="When the prices used were read (YYYY-MM or YYYY-MM-DD).")
+
+
+class FallbackOut(BaseModel):
+    requested: str = Field(description="The model asked for.")
+    answered: str = Field(description="The model that answered instead.")
+    reasons: list[str] = Field(description="Why each model before it could not answer.")
+
+
+class SpendOut(BaseModel):
+    """The fields every result that used tokens carries (filled in by `with_spend`)."""
+
+    cost: CostOut | None = Field(
+        default=None,
+        description="Estimated cost of this call; absent when the model has no configured price.",
+    )
+    fallback: FallbackOut | None = Field(
+        default=None, description="Present when another model answered because the chosen one could not."
+    )
+
+
+class ChatResult(SpendOut):
     text: str = Field(description="The answer, without any reasoning.")
     model: str = Field(description="The Fireworks model id that answered.")
     finish_reason: str | None = Field(
@@ -59,12 +88,24 @@ def cap(text: str, limit: int) -> tuple[str, bool]:
 
 
 def footer(model: str, finish_reason: str | None, usage: dict[str, int], notes: list[str]) -> str:
+    """Notes, then the account line; with the running call's cost and fallback (fw_mcp.spend.meter)."""
     short = model.removeprefix(MODEL_PREFIX)
+    account = current_account()
+    spent = account.cost_text() if account is not None else None
     line = (
         f"[model: {short} · finish_reason: {finish_reason} · tokens: {usage['prompt_tokens']} prompt "
-        f"({usage['cached_tokens']} cached) + {usage['completion_tokens']} completion = {usage['total_tokens']}]"
+        f"({usage['cached_tokens']} cached) + {usage['completion_tokens']} completion = {usage['total_tokens']}"
+        + (f" · cost: {spent}]" if spent else "]")
     )
-    return "\n".join([*notes, line])
+    return "\n".join([*notes, *(account.notes() if account is not None else []), line])
+
+
+def with_spend(result: CallToolResult, account: Account) -> CallToolResult:
+    """Put the call's cost and any fallback into its structuredContent (the footer already has them)."""
+    if isinstance(result.structured_content, dict):
+        extra = {"cost": account.cost(), "fallback": account.fallback()}
+        result.structured_content = {**result.structured_content, **{k: v for k, v in extra.items() if v}}
+    return result
 
 
 def content_blocks(parts: list[str], account: str) -> list[ContentBlock]:

@@ -24,7 +24,9 @@ LLAMA = "accounts/fireworks/models/llama-v3p1-8b-instruct"
 @pytest.fixture
 def config(tmp_path: Path) -> Path:
     path = tmp_path / "fw-mcp.toml"
-    path.write_text(f'[budget]\nstore = "{tmp_path / "usage.db"}"\ndaily_usd = 1\n\n[budget.users."alice"]\ndaily_usd = 0.5\n')
+    path.write_text(
+        f'[budget]\nstore = "{tmp_path / "usage.db"}"\ndaily_usd = 1\n\n[budget.users."alice"]\ndaily_usd = 0.5\n'
+    )
     return path
 
 
@@ -34,7 +36,9 @@ async def recorded(config: Path) -> None:
     assert store is not None
     now = datetime.now(UTC)
     for user, model, cost in [("alice", GPT, 250_000_000), ("bob", GPT, 1000), ("alice", LLAMA, 0)]:
-        await store.settle(None, UsageRecord(user, "chat", model, 100, 30, 10, cost, priced=model == GPT, when=now))
+        await store.settle(
+            None, UsageRecord(user, "chat", model, 100, 30, 10, cost, priced=model == GPT, when=now)
+        )
     await store.note_rate_limits({"x-ratelimit-limit-requests": "600"})
     await store.aclose()
 
@@ -45,7 +49,9 @@ def run(capsys: pytest.CaptureFixture[str], *argv: str) -> str:
 
 
 @pytest.mark.usefixtures("recorded")
-def test_usage_json_has_totals_rows_budgets_and_rate_limits(config: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_usage_json_has_totals_rows_budgets_and_rate_limits(
+    config: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     report = json.loads(run(capsys, "usage", "--json", "--config", str(config)))
     assert report["totals"] == {
         "calls": 3,
@@ -80,7 +86,9 @@ def test_usage_by_day(config: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert datetime.now(UTC).strftime("%Y-%m-%d") in out.splitlines()[2]
 
 
-def test_usage_with_the_store_off_says_how_to_turn_it_on(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_usage_with_the_store_off_says_how_to_turn_it_on(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     path = tmp_path / "off.toml"
     path.write_text('[budget]\nstore = "off"\n')
     assert main(["usage", "--config", str(path)]) != 0
