@@ -73,16 +73,16 @@ class Spend:
     """`store="lazy"` opens the configured store on first use (so start-up does no I/O)."""
 
     def __init__(
-        self, budget: BudgetSection, prices: dict[str, PriceEntry], store: SpendStore | None | Literal["lazy"]
+        self, budget: BudgetSection, prices: dict[str, PriceEntry], store: SpendStore | Literal["lazy"] | None
     ) -> None:
         self.budget = budget
         self.prices = PriceTable(prices)
         self._store = store
-        if store == "lazy" and budget.store.startswith(("redis://", "rediss://", "unix://")):
-            if importlib.util.find_spec("redis") is None:
-                raise ConfigError(
-                    '[budget] store is a Redis URL, but the redis client is not installed: pip install "fw-mcp[redis]".'
-                )
+        redis = budget.store.startswith(("redis://", "rediss://", "unix://"))
+        if store == "lazy" and redis and importlib.util.find_spec("redis") is None:
+            raise ConfigError(
+                '[budget] store is a Redis URL, but the redis client is not installed: pip install "fw-mcp[redis]".'
+            )
 
     @property
     def store(self) -> SpendStore | None:
