@@ -7,9 +7,9 @@ nothing but pydantic.
 from __future__ import annotations
 
 import re
-from typing import Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 __all__ = ["BudgetSection", "FallbackSection", "Limits", "PriceEntry"]
 
@@ -83,9 +83,22 @@ class BudgetSection(Limits):
 
 
 class FallbackSection(_Section):
-    """Models tried in order, per tool, when the chosen one is not deployed or is shedding load."""
+    """`[fallback]`: per tool of the registry, models tried in order when the chosen one is not deployed
+    or is shedding load. In TOML they sit directly under `[fallback]` (`chat = ["gpt-oss-120b"]`)."""
 
-    chat: list[str] = Field(default_factory=list)
-    extract_json: list[str] = Field(default_factory=list)
-    call_with_tools: list[str] = Field(default_factory=list)
-    describe_image: list[str] = Field(default_factory=list)
+    tools: dict[str, list[Annotated[str, Field(min_length=1)]]] = Field(default_factory=dict)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _gather(cls, data: Any) -> Any:
+        if not isinstance(data, dict) or set(data) == {"tools"}:
+            return data
+        from fw_mcp.registry import TOOLS  # plain data: no tool module is imported
+
+        names = [t.name for t in TOOLS]
+        if unknown := sorted(set(data) - set(names)):
+            raise ValueError(f"unknown tool {', '.join(unknown)}: [fallback] takes {', '.join(names)}")
+        return {"tools": data}
+
+    def models_for(self, tool: str) -> list[str]:
+        return list(self.tools.get(tool, []))

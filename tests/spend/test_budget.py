@@ -193,7 +193,7 @@ async def test_an_unreachable_redis_refuses_calls_and_hides_the_password(tmp_pat
         ),
         ("prices", {"x": {"input": -0.1, "output": 0.2, "as_of": "2026-11"}}, "prices.x.input"),
         ("prices", {"x": {"input": 0.1, "output": 0.2, "as_of": "last week"}}, "prices.x.as_of"),
-        ("fallback", {"chta": ["x"]}, "fallback.chta"),
+        ("fallback", {"chta": ["x"]}, "unknown tool chta"),
     ],
 )
 def test_bad_spend_settings_fail_at_start_naming_the_setting(section: str, values: Any, named: str) -> None:
