@@ -112,7 +112,11 @@ _ADVICE: dict[int, str] = {
     409: "Fireworks reported a conflict; try again.",
     412: "The account is suspended or a LoRA failed to load; see the Fireworks dashboard.",
     413: "The request is too large: send less text or fewer/smaller images.",
-    429: "Rate limited by Fireworks: wait and try again, lower the request rate, or raise the account's limits.",
+    429: "Over your account's rate limit (Fireworks counts tokens per minute, per model): wait and try "
+    "again, send fewer or shorter requests at once, or ask Fireworks to raise the limits (`fw-mcp usage` "
+    "shows the limits it reported last).",
+    503: "Fireworks' serverless pool is shedding load: this is not your rate limit. Try again in a moment, "
+    "set [fallback] models for this tool, or use a dedicated deployment.",
 }
 _SERVER_ADVICE = "Fireworks had a server-side problem; try again in a moment."
 

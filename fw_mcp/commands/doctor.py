@@ -91,6 +91,7 @@ async def diagnose(config_path: str | None, overrides: dict[str, Any] | None = N
         check_models,
         check_upstream,
     )
+    from fw_mcp.commands.usage import spend_check
     from fw_mcp.errors import ConfigError
     from fw_mcp.settings import load_settings
 
@@ -112,6 +113,7 @@ async def diagnose(config_path: str | None, overrides: dict[str, Any] | None = N
         checks += check_upstream(settings, error, len(catalogue.models) if catalogue else 0)
     checks.append(check_allowed_dirs(settings))
     checks += check_models(settings, catalogue)
+    checks.append(await spend_check(settings))
     return checks
 
 

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import argparse
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fw_mcp.commands._common import EXIT_OK, add_config_flag, command_settings, describe
 
-__all__ = ["add_arguments", "render", "run"]
+if TYPE_CHECKING:
+    from fw_mcp.commands._checks import Check
+    from fw_mcp.settings import Settings
+
+__all__ = ["add_arguments", "render", "run", "spend_check"]
 
 EXAMPLES = """\
   fw-mcp usage                  this month's calls, tokens and cost per model, and the budget left
@@ -88,3 +92,34 @@ def _row(name: str, r: dict[str, Any]) -> tuple[str, ...]:
         f"{r['completion_tokens']:,}",
         cost,
     )
+
+
+async def spend_check(settings: Settings) -> Check:
+    """For `fw-mcp doctor`: the spend store answers, the budget left, and the rate limits seen last."""
+    from fw_mcp.commands._checks import Check, Status
+    from fw_mcp.errors import FwMcpError
+    from fw_mcp.spend.usage import read_usage
+
+    limited = settings.budget.has_limits
+    try:
+        report = await read_usage(settings, days=1)
+    except FwMcpError as exc:
+        if settings.budget.store == "off":
+            status = Status.FAIL if limited else Status.PASS
+            return Check("spend", status, 'not recorded ([budget] store = "off")', 'set [budget] store = ""')
+        fix = 'fix the store, or set [budget] on_store_error = "allow"' if limited else "fix the store"
+        detail = f"{exc} ({'calls are refused' if limited else 'calls are not counted'})"
+        return Check("spend", Status.FAIL if limited else Status.WARN, detail, fix)
+    parts = [report["store"].removeprefix("the ")]
+    parts += [
+        f"{b['scope']} {b['period']}: ${b['left_usd']:.4f} left of ${b['limit_usd']:.2f}"
+        for b in report["budgets"]
+    ]
+    if not limited:
+        parts.append("no budget set")
+    if report["rate_limits"]:
+        seen = ", ".join(
+            f"{k.removeprefix('x-ratelimit-')}={v}" for k, v in sorted(report["rate_limits"].items())
+        )
+        parts.append(f"Fireworks rate limits seen last: {seen}")
+    return Check("spend", Status.PASS, "; ".join(parts))

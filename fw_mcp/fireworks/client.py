@@ -90,6 +90,11 @@ class FireworksClient:
         self._settings = settings
         self._core = Core(settings, http)
 
+    @property
+    def rate_limits(self) -> dict[str, str]:
+        """The `x-ratelimit-limit-*` headers of the last answer that had them (per process)."""
+        return self._core.rate_limits
+
     async def chat(
         self,
         request: ChatRequest,

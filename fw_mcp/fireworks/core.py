@@ -75,6 +75,7 @@ class Core:
         self._limiter = anyio.CapacityLimiter(settings.limits.max_concurrent_requests)
         if settings.api_key is not None:
             REDACTOR.add(settings.api_key.get_secret_value())
+        self.rate_limits: dict[str, str] = {}  # the X-Ratelimit-Limit-* values Fireworks sent last
 
     @property
     def http(self) -> httpx2.AsyncClient:
@@ -143,6 +144,7 @@ class Core:
                     request.method, request.url, json=request.json, content=content, headers=headers
                 ) as response,
             ):
+                _note_rate_limits(self.rate_limits, response.headers)
                 if response.status_code == 407:
                     raise self._proxy_refusal(request)
                 if response.status_code >= 400:
@@ -196,6 +198,12 @@ class Core:
 
 def _what(error: FireworksError) -> str:
     return error.what if isinstance(error, FireworksTransportError) else type(error).__name__
+
+
+def _note_rate_limits(seen: dict[str, str], headers: httpx2.Headers) -> None:
+    for name, value in headers.items():
+        if name.startswith("x-ratelimit-limit-"):
+            seen[name] = value
 
 
 def _past(deadline: float | None, delay: float) -> bool:

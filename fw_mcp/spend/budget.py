@@ -78,6 +78,7 @@ class Spend:
         self.budget = budget
         self.prices = PriceTable(prices)
         self._store = store
+        self._noted: dict[str, str] = {}
         redis = budget.store.startswith(("redis://", "rediss://", "unix://"))
         if store == "lazy" and redis and importlib.util.find_spec("redis") is None:
             raise ConfigError(
@@ -169,6 +170,16 @@ class Spend:
             await self.store.release(hold.rid, list(hold.scopes))
         except StoreError as exc:
             logger.warning("A hold was not released (it expires on its own): %s", exc)
+
+    async def note_rate_limits(self, limits: dict[str, str]) -> None:
+        """Keep the rate limits Fireworks sent last (for `usage` and `doctor`); written only when they change."""
+        if not limits or limits == self._noted or self.store is None:
+            return
+        self._noted = dict(limits)
+        try:
+            await self.store.note_rate_limits(self._noted)
+        except StoreError as exc:
+            logger.warning("Rate limits were not recorded: %s", exc)
 
     async def aclose(self) -> None:
         if self._store is not None and self._store != "lazy":
