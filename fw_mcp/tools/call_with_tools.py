@@ -32,7 +32,7 @@ from fw_mcp.tools.arguments import (
 )
 from fw_mcp.tools.job import Job, tool_errors
 from fw_mcp.tools.portable import PORTABLE, JsonObject
-from fw_mcp.tools.results import UsageOut, cap, content_blocks, footer, length_note
+from fw_mcp.tools.results import SpendOut, UsageOut, cap, content_blocks, footer, length_note
 from fw_mcp.tools.schemas import BudgetExceeded, bounded, compile_schema, schema_problems
 
 __all__ = ["call_with_tools"]
@@ -91,7 +91,7 @@ class CallOut(BaseModel):
     )
 
 
-class ToolCallsResult(BaseModel):
+class ToolCallsResult(SpendOut):
     tool_calls: list[CallOut] = Field(
         description="The calls the model chose, in order; empty if it answered."
     )

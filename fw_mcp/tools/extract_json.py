@@ -14,7 +14,7 @@ from typing import Annotated, Any
 import anyio
 from mcp.server.mcpserver import Context
 from mcp.types import CallToolResult
-from pydantic import BaseModel, Field, WithJsonSchema
+from pydantic import Field, WithJsonSchema
 
 from fw_mcp import jsondepth
 from fw_mcp.errors import DeadlineExceeded, InvalidModelOutput
@@ -31,7 +31,7 @@ from fw_mcp.fireworks.wire import (
 from fw_mcp.tools.arguments import MaxTokens, Model, check_input_size
 from fw_mcp.tools.job import Job, tool_errors
 from fw_mcp.tools.portable import ANY_JSON_SCHEMA, JsonObject
-from fw_mcp.tools.results import UsageOut, cap, content_blocks, footer
+from fw_mcp.tools.results import SpendOut, UsageOut, cap, content_blocks, footer
 from fw_mcp.tools.schemas import bounded, compile_schema, schema_problems
 
 __all__ = ["extract_json"]
@@ -44,7 +44,7 @@ SYSTEM = (
 _FENCE = "```"
 
 
-class ExtractResult(BaseModel):
+class ExtractResult(SpendOut):
     data: Annotated[Any, WithJsonSchema(ANY_JSON_SCHEMA)] = Field(
         description="The extracted JSON value; it validates against the given schema."
     )
