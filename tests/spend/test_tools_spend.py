@@ -107,10 +107,14 @@ async def test_over_budget_the_call_is_refused_and_nothing_is_sent(
     assert simulator.sim.requests == []
 
 
-async def test_budgets_hold_across_fifty_concurrent_calls(simulator: SimulatorServer, tmp_path: Path) -> None:
+@pytest.mark.parametrize("store", ["sqlite", "redis"])
+async def test_budgets_hold_across_fifty_concurrent_calls(
+    simulator: SimulatorServer, tmp_path: Path, request: pytest.FixtureRequest, store: str
+) -> None:
     # Each call may cost up to 1000 output tokens ($0.0006 at gpt-oss-120b) plus a tiny prompt: 10 fit in $0.0065.
     simulator.sim.configure(latency=0.2)
-    settings = settings_for(simulator, tmp_path, budget={"daily_usd": 0.0065})
+    where = str(tmp_path / "usage.db") if store == "sqlite" else request.getfixturevalue("fresh_redis")
+    settings = settings_for(simulator, tmp_path, budget={"daily_usd": 0.0065, "store": where})
     results: list[CallToolResult] = []
     async with connect(settings) as client:
 
@@ -123,6 +127,18 @@ async def test_budgets_hold_across_fifty_concurrent_calls(simulator: SimulatorSe
     answered = [r for r in results if not r.is_error]
     assert len(answered) == 10 == len(simulator.sim.requests)
     assert all("budget" in text(r) for r in results if r.is_error)
+
+
+async def test_a_broken_store_refuses_calls_while_a_budget_is_set(
+    simulator: SimulatorServer, tmp_path: Path
+) -> None:
+    (tmp_path / "usage.db").write_bytes(b"not a database" * 100)
+    async with connect(settings_for(simulator, tmp_path, budget={"daily_usd": 5})) as client:
+        refused = await call(client)
+    assert refused.is_error and "corrupt" in text(refused) and 'on_store_error = "refuse"' in text(refused)
+    assert simulator.sim.requests == []
+    async with connect(settings_for(simulator, tmp_path)) as client:  # no budget: answered, just not counted
+        assert not (await call(client)).is_error
 
 
 async def test_turns_of_one_conversation_share_a_prompt_cache_key(
