@@ -78,6 +78,8 @@ PUBLIC: dict[str, list[str]] = {
     "fw_mcp.commands": ["COMMANDS"],
     # Its modules (sandbox, walk, passages, cache, output...) are imported by name.
     "fw_mcp.files": [],
+    # Imports nothing on purpose: settings read fw_mcp.spend.config without loading SQLite or Redis.
+    "fw_mcp.spend": [],
     "fw_mcp.registry": [
         "TOOLS",
         "Capability",
