@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import importlib.util
 import logging
-import uuid
+import os
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -123,7 +123,7 @@ class Spend:
                 f"Refused: a spend limit is set ([budget]) but {model} has no price, so its cost cannot be "
                 f'checked. Add [prices."{short}"] to the config file, or choose a priced model.'
             )
-        rid = uuid.uuid4().hex
+        rid = os.urandom(16).hex()
         try:
             refusal = await self.store.reserve(rid, scopes, checks, ceiling.nanos, ttl)
         except StoreError as exc:

@@ -151,13 +151,17 @@ class RedisStore:
         return out
 
     async def rows(self, since_day: str) -> list[UsageRow]:
+        rows: list[UsageRow] = await self._call(self._rows(since_day))
+        return rows
+
+    async def _rows(self, since_day: str) -> list[UsageRow]:
         rows: list[UsageRow] = []
         async for raw_key in self._redis.scan_iter(match=_PREFIX + "usage:*", count=500):
             day = raw_key.decode().rpartition(":")[2]
             if day < since_day:
                 continue
             totals: dict[tuple[str, str, str], dict[str, int]] = {}
-            for name, value in (await self._call(self._redis.hgetall(raw_key))).items():
+            for name, value in (await self._redis.hgetall(raw_key)).items():
                 user, tool, model, metric = name.decode().split(_SEP)
                 totals.setdefault((user, tool, model), {})[metric] = int(value)
             rows += [UsageRow(day, *who, *(m.get(k, 0) for k in _METRICS)) for who, m in totals.items()]
