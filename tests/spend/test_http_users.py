@@ -18,6 +18,7 @@ from tests.http.helpers import (
     texts,
     write_config,
 )
+from tests.http.test_oauth import RESOURCE, SCOPE, Issuer
 
 
 @pytest.fixture(scope="module")
@@ -66,3 +67,40 @@ async def test_each_user_has_their_own_budget(team: HttpServer, simulator: Simul
     assert refused.is_error and "user bob's daily budget of $0.0001" in texts(refused)[0]
     assert not answered.is_error
     assert len(simulator.sim.requests) == 1
+
+
+@pytest.fixture(scope="module")
+def issuer() -> Iterator[Issuer]:
+    idp = Issuer()
+    idp.thread.start()
+    yield idp
+    idp.httpd.shutdown()
+    idp.httpd.server_close()
+
+
+@pytest.fixture(scope="module")
+def sso(
+    simulator_server: SimulatorServer, issuer: Issuer, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[HttpServer]:
+    folder = tmp_path_factory.mktemp("sso-spend")
+    config = write_config(
+        folder,
+        f'[http.oauth]\nissuer = "{issuer.url}"\nresource = "{RESOURCE}"\nrequired_scopes = ["{SCOPE}"]\n'
+        f'[budget]\nstore = "{folder / "usage.db"}"\n[budget.users."carol"]\ndaily_usd = 0.0001\n',
+    )
+    with http_server(server_env(simulator_server.base_url), "--config", str(config)) as server:
+        yield server
+
+
+async def test_a_jwt_subject_is_the_user_for_budgets_and_cache_isolation(
+    sso: HttpServer, issuer: Issuer, simulator: SimulatorServer
+) -> None:
+    arguments = {"prompt": "hi", "model": "gpt-oss", "max_tokens": 1000}
+    results = {}
+    for subject in ("carol", "dave", "erin"):
+        async with mcp_client(sso.url, token=issuer.mint(sub=subject)) as (client, _):
+            results[subject] = await call(client, "chat", arguments)
+    assert results["carol"].is_error and "user carol's daily budget" in texts(results["carol"])[0]
+    assert not results["dave"].is_error and not results["erin"].is_error
+    dave, erin = (r["body"]["prompt_cache_isolation_key"] for r in simulator.sim.requests)
+    assert dave != erin
