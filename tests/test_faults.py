@@ -110,7 +110,7 @@ async def test_a_200_that_is_not_an_event_stream_is_retried_then_explained(
         ({"status": 413, "body": {"error": {"message": "too big"}}}, "too large"),
         ({"error": "400_bad_value"}, "logprobs"),
         ({"status": 403, "body": {"error": {"message": "forbidden"}}}, "permission"),
-        ({"error": "503_overloaded", "headers": {"x-should-retry": "false"}}, "server-side"),
+        ({"error": "503_overloaded", "headers": {"x-should-retry": "false"}}, "shedding load"),
     ],
 )
 async def test_non_retryable_errors_make_one_request(
