@@ -45,12 +45,23 @@ def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 def _wait_for(socket: Path, proc: subprocess.Popen[bytes]) -> None:
-    """Bounded wait for the socket to appear (redis-server creates it once it listens)."""
-    deadline = time.monotonic() + 10
-    while not socket.exists():
-        if proc.poll() is not None or time.monotonic() > deadline:
-            raise RuntimeError("redis-server did not start")
-        time.sleep(0.01)
+    """Bounded wait until redis-server answers PING on its socket."""
+    import redis
+
+    deadline = time.monotonic() + 20
+    while True:
+        if proc.poll() is not None:
+            raise RuntimeError(f"redis-server exited with {proc.returncode}")
+        if socket.exists():
+            try:
+                with redis.Redis(unix_socket_path=str(socket), socket_timeout=1) as client:
+                    if client.ping():
+                        return
+            except redis.ConnectionError:
+                pass
+        if time.monotonic() > deadline:
+            raise RuntimeError("redis-server did not answer within 20 s")
+        time.sleep(0.02)
 
 
 @pytest.fixture

@@ -10,8 +10,9 @@ import anyio
 import pytest
 
 from fw_mcp.errors import FireworksHTTPError, StreamInterrupted
-from fw_mcp.fireworks.client import FireworksClient, create_http_client
+from fw_mcp.fireworks.client import CallOptions, FireworksClient, create_http_client
 from fw_mcp.fireworks.stream import Completion
+from fw_mcp.fireworks.wire import ChatRequest
 from fw_mcp.settings import Settings
 from fw_mcp.simulator import SimulatorServer
 from fw_mcp.spend.budget import BudgetExceeded, Spend, open_store
@@ -60,9 +61,10 @@ async def metered(
     )
 
     async def send(chosen: str) -> Completion:
-        return await client.chat(
-            {"model": chosen, "messages": MESSAGES, "max_tokens": max_tokens}, api_key=TEST_KEY
+        request = ChatRequest.model_validate(
+            {"model": chosen, "messages": MESSAGES, "max_tokens": max_tokens}
         )
+        return await client.chat(request, options=CallOptions(api_key=TEST_KEY))
 
     try:
         with anyio.fail_after(20):
