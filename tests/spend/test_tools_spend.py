@@ -187,3 +187,13 @@ async def test_the_fireworks_span_is_a_child_of_the_tools_call_span(
     assert client_span.parent is not None and client_span.parent.span_id == tool_span.context.span_id
     assert client_span.attributes["gen_ai.usage.cache_read.input_tokens"] == 400
     assert client_span.attributes["fw_mcp.cost.usd"] == 0.000396
+
+
+async def test_the_span_counts_the_attempts_a_request_took(
+    simulator: SimulatorServer, tmp_path: Path, spans: Any
+) -> None:
+    simulator.sim.enqueue({"error": "503_overloaded", "headers": {"retry-after-ms": "10"}})
+    async with connect(settings_for(simulator, tmp_path)) as client:
+        assert not (await call(client, model="gpt-oss-120b")).is_error
+    [request_span] = [s for s in spans.get_finished_spans() if s.name.startswith("chat ")]
+    assert request_span.attributes["fw_mcp.attempts"] == 2
