@@ -111,7 +111,8 @@ def simulator_overrides(enabled: bool) -> Iterator[dict[str, Any]]:
     from fw_mcp.simulator import SimulatorServer
 
     with SimulatorServer() as sim:
-        overrides: dict[str, Any] = {"fireworks": {"base_url": sim.base_url}}
+        # Nothing is billed: simulated calls stay out of the usage ledger and the budgets.
+        overrides: dict[str, Any] = {"fireworks": {"base_url": sim.base_url}, "budget": {"store": "off"}}
         if not os.environ.get(ENV_API_KEY, "").strip():
             overrides["api_key"] = SIMULATED_KEY
         yield overrides
