@@ -34,7 +34,7 @@ def test_a_400_that_says_rate_limit_counts_as_429() -> None:
     error = FireworksHTTPError(400, "rate limit exceeded, please try again later")
     assert error.is_rate_limit
     assert should_retry_status(400, {}, is_rate_limit=error.is_rate_limit)
-    assert "Rate limited" in str(error)
+    assert "Over your account's rate limit" in str(error)
 
 
 def test_retry_after_forms() -> None:
