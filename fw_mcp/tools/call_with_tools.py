@@ -21,6 +21,7 @@ from fw_mcp.fireworks.wire import ChatRequest, FunctionDefinition, NamedToolChoi
 from fw_mcp.fireworks.wire import ToolChoice as WireToolChoice
 from fw_mcp.settings import LimitsSection
 from fw_mcp.tools.arguments import (
+    CacheKey,
     MaxTokens,
     Messages,
     Model,
@@ -125,6 +126,7 @@ async def call_with_tools(
     model: Model = None,
     temperature: Temperature = None,
     max_tokens: MaxTokens = None,
+    cache_key: CacheKey = None,
 ) -> Annotated[CallToolResult, ToolCallsResult]:
     """Give a Fireworks model (default Kimi K2) a set of functions and get back the calls it chooses.
 
@@ -151,6 +153,7 @@ async def call_with_tools(
         parallel_tool_calls=parallel_tool_calls,
         temperature=temperature,
         max_tokens=max_tokens,
+        prompt_cache_key=cache_key,
     )
     async with Job(ctx, max_tokens) as job:
         completion = await job.complete(request)

@@ -197,3 +197,17 @@ async def test_the_span_counts_the_attempts_a_request_took(
         assert not (await call(client, model="gpt-oss-120b")).is_error
     [request_span] = [s for s in spans.get_finished_spans() if s.name.startswith("chat ")]
     assert request_span.attributes["fw_mcp.attempts"] == 2
+
+
+async def test_call_with_tools_takes_a_cache_key_and_keeps_one_per_conversation(
+    simulator: SimulatorServer, tmp_path: Path
+) -> None:
+    tools = [{"name": "get_weather", "parameters": {"type": "object"}}]
+    start = [{"role": "user", "content": "Weather in Paris?"}]
+    later = [*start, {"role": "assistant", "content": "Checking."}, {"role": "user", "content": "And Rome?"}]
+    async with connect(settings_for(simulator, tmp_path)) as client:
+        for messages in (start, later):
+            assert not (await call(client, "call_with_tools", messages=messages, tools=tools)).is_error
+        await call(client, "call_with_tools", messages=later, tools=tools, cache_key="agent-7")
+    keys = [r["body"]["prompt_cache_key"] for r in simulator.sim.requests]
+    assert keys[0] == keys[1] != keys[2] == "agent-7"
