@@ -6,7 +6,7 @@ import argparse
 import json
 from typing import TYPE_CHECKING, Any
 
-from fw_mcp.commands._common import EXIT_OK, add_config_flag, command_settings, describe
+from fw_mcp.commands._common import EXIT_OK, add_config_flag, describe
 
 if TYPE_CHECKING:
     from fw_mcp.commands._checks import Check
@@ -40,12 +40,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     import anyio
 
+    from fw_mcp.settings import load_settings
     from fw_mcp.spend.usage import read_usage
 
     if args.days < 1:
         raise SystemExit("fw-mcp usage: --days must be at least 1")
-    with command_settings(args) as settings:
-        report = anyio.run(lambda: read_usage(settings, by=args.by, days=args.days))
+    settings = load_settings(getattr(args, "config", None))  # reads the store only: no key needed
+    report = anyio.run(lambda: read_usage(settings, by=args.by, days=args.days))
     print(json.dumps(report, indent=2) if args.json else render(report))
     return EXIT_OK
 

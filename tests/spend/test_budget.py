@@ -189,7 +189,7 @@ async def test_an_unreachable_redis_refuses_calls_and_hides_the_password(tmp_pat
         (
             "prices",
             {"gpt-oss-120b": {"input": 0.1, "ouput": 0.2, "as_of": "2026-11"}},
-            "prices.gpt-oss-120b.ouput",
+            "[prices.gpt-oss-120b] ouput: unknown setting",
         ),
         ("prices", {"x": {"input": -0.1, "output": 0.2, "as_of": "2026-11"}}, "prices.x.input"),
         ("prices", {"x": {"input": 0.1, "output": 0.2, "as_of": "last week"}}, "prices.x.as_of"),
@@ -197,5 +197,6 @@ async def test_an_unreachable_redis_refuses_calls_and_hides_the_password(tmp_pat
     ],
 )
 def test_bad_spend_settings_fail_at_start_naming_the_setting(section: str, values: Any, named: str) -> None:
-    with pytest.raises(ConfigError, match=named.replace(".", r"\.")):
+    with pytest.raises(ConfigError) as refused:
         load_settings(overrides={section: values})
+    assert named in str(refused.value)
