@@ -194,7 +194,9 @@ def build_server(
         try:
             fireworks = FireworksClient(settings, http or make_client)
             cache = EmbeddingCache(settings.embeddings.cache_bytes)
-            yield Runtime(settings=settings, client=fireworks, spend=spend, watcher=watcher, embedding_cache=cache)
+            yield Runtime(
+                settings=settings, client=fireworks, spend=spend, watcher=watcher, embedding_cache=cache
+            )
         finally:
             for client in made:
                 await client.aclose()
