@@ -1,13 +1,20 @@
 """ProgressReporter's coalescing, ordering and shutdown, against a recording stand-in for the SDK's
 Context (only `report_progress` is used). The end-to-end progress path through `python -m fw_mcp`
-and the official client is covered in tests/e2e/test_stdio_tools.py."""
+and the official client is covered in tests/e2e/test_stdio_tools.py.
+
+Each test runs on an event loop whose clock is controlled (`VirtualClockLoop`): it stands still
+while any task can run and jumps to the next timer when all wait, so sleeps take no wall time and
+the coalescing is asserted to the instant, never against wall time."""
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import gc
 import itertools
+import selectors
 import warnings
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import anyio
@@ -18,6 +25,62 @@ from fw_mcp.fireworks.stream import StreamAccumulator
 from fw_mcp.tools.progress import ProgressReporter
 
 INTERVAL = 0.05
+
+
+class VirtualClockLoop(asyncio.SelectorEventLoop):
+    """asyncio's own loop, with a clock that moves only when every task waits.
+
+    When the loop would block until its next timer, the clock jumps there instead and the
+    selector is only polled; so timers fire in order, at their exact times, at once.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._now = 0.0
+        self._selector = _JumpingSelector(self._selector, self)
+
+    def time(self) -> float:
+        return self._now
+
+    def advance(self, seconds: float) -> None:
+        self._now += seconds
+
+
+class _JumpingSelector(selectors.BaseSelector):
+    def __init__(self, inner: selectors.BaseSelector, loop: VirtualClockLoop) -> None:
+        self._inner, self._loop = inner, loop
+
+    def select(self, timeout: float | None = None) -> list[tuple[selectors.SelectorKey, int]]:
+        if timeout is not None and timeout > 0:
+            self._loop.advance(timeout)
+            timeout = 0
+        return self._inner.select(timeout)
+
+    def register(self, fileobj: Any, events: int, data: Any = None) -> selectors.SelectorKey:
+        return self._inner.register(fileobj, events, data)
+
+    def unregister(self, fileobj: Any) -> selectors.SelectorKey:
+        return self._inner.unregister(fileobj)
+
+    def modify(self, fileobj: Any, events: int, data: Any = None) -> selectors.SelectorKey:
+        return self._inner.modify(fileobj, events, data)
+
+    def close(self) -> None:
+        self._inner.close()
+
+    def get_map(self) -> Any:
+        return self._inner.get_map()
+
+
+def on_virtual_clock(test: Callable[[], Awaitable[None]]) -> Callable[[], None]:
+    """Run an async test on a fresh `VirtualClockLoop`."""
+
+    @functools.wraps(test)
+    def run() -> None:
+        with asyncio.Runner(loop_factory=VirtualClockLoop) as runner:
+            runner.run(test())  # type: ignore[arg-type]
+
+    return run
 
 
 class RecordingContext:
@@ -36,6 +99,11 @@ class RecordingContext:
     def values(self) -> list[float]:
         return [p for p, _, _, _ in self.sent]
 
+    @property
+    def times(self) -> list[float]:
+        """When each notification went out, on the loop's clock, counted from the first."""
+        return [t - self.sent[0][3] for _, _, _, t in self.sent]
+
 
 def token(acc: StreamAccumulator, text: str) -> None:
     acc.apply({"choices": [{"index": 0, "delta": {"content": text}}]})
@@ -45,6 +113,7 @@ def reporter(ctx: RecordingContext, total: int | None = 100) -> ProgressReporter
     return ProgressReporter(ctx, INTERVAL, total)  # type: ignore[arg-type]
 
 
+@on_virtual_clock
 async def test_a_burst_gives_one_notification_at_once_and_the_rest_before_the_result() -> None:
     ctx, acc = RecordingContext(), StreamAccumulator()
     async with reporter(ctx) as progress:
@@ -59,10 +128,12 @@ async def test_a_burst_gives_one_notification_at_once_and_the_rest_before_the_re
         await anyio.sleep(INTERVAL / 5)
         assert ctx.values == [1.0], "the rest of the burst is held back by the window"
     assert ctx.values == [1.0, 50.0], "the last notification carries every token, before exit"
+    assert ctx.times == pytest.approx([0.0, INTERVAL / 5]), "the last one at exit, not at the window's end"
     assert ctx.sent[-1][2] is not None and ctx.sent[-1][2].endswith("w49 ")
     assert all(total == 100 for _, total, _, _ in ctx.sent)
 
 
+@on_virtual_clock
 async def test_tokens_then_silence_are_reported_during_the_silence() -> None:
     """A model that emits a burst and then thinks for a while: the burst's tail must not wait
     for the next token or the end of the call."""
@@ -76,11 +147,11 @@ async def test_tokens_then_silence_are_reported_during_the_silence() -> None:
         assert ctx.values == [1.0]
         await anyio.sleep(INTERVAL * 4)  # silence
         assert ctx.values == [1.0, 2.0], "the held-back token went out once the window ended"
-        gap = ctx.sent[1][3] - ctx.sent[0][3]
-        assert gap >= INTERVAL * 0.9, "no more than one notification per interval"
+        assert ctx.times == pytest.approx([0.0, INTERVAL]), "exactly when the window ended, not later"
     assert ctx.values == [1.0, 2.0], "nothing new at exit: no duplicate notification"
 
 
+@on_virtual_clock
 async def test_steady_stream_is_coalesced_to_about_one_per_interval() -> None:
     ctx, acc = RecordingContext(), StreamAccumulator()
     async with reporter(ctx) as progress:
@@ -88,12 +159,13 @@ async def test_steady_stream_is_coalesced_to_about_one_per_interval() -> None:
             token(acc, f"{i} ")
             progress.on_delta(acc)
             await anyio.sleep(INTERVAL / 10)
-    times = [t for _, _, _, t in ctx.sent]
-    assert 3 <= len(times) <= 60 // 10 + 3, times
-    assert all(b - a >= INTERVAL * 0.9 for a, b in itertools.pairwise(times[:-1]))
+    # A token every INTERVAL/10 for 6 intervals: one notification at once, then one per interval.
+    assert ctx.times == pytest.approx([n * INTERVAL for n in range(7)]), ctx.times
     assert ctx.values == sorted(set(ctx.values)) and ctx.values[-1] == 60.0
+    assert all(b - a >= 9 for a, b in itertools.pairwise(ctx.values)), "each carries an interval's tokens"
 
 
+@on_virtual_clock
 async def test_status_messages_keep_progress_strictly_increasing() -> None:
     ctx, acc = RecordingContext(), StreamAccumulator()
     async with reporter(ctx, total=None) as progress:
@@ -111,6 +183,7 @@ async def test_status_messages_keep_progress_strictly_increasing() -> None:
     assert all(total is None for _, total, _, _ in ctx.sent)
 
 
+@on_virtual_clock
 async def test_an_error_exit_sends_nothing_more_and_leaves_no_task() -> None:
     ctx, acc = RecordingContext(), StreamAccumulator()
     with pytest.raises(RuntimeError):
@@ -126,6 +199,7 @@ async def test_an_error_exit_sends_nothing_more_and_leaves_no_task() -> None:
     assert progress._timer is None and progress._sending is None
 
 
+@on_virtual_clock
 async def test_cancelling_the_call_while_a_notification_hangs_is_prompt_and_clean() -> None:
     """The host cancels the call while its pipe is full: the call must end at once, and the
     hung send task must not be left pending (no 'Task was destroyed' at shutdown)."""
@@ -143,6 +217,7 @@ async def test_cancelling_the_call_while_a_notification_hangs_is_prompt_and_clea
         gc.collect()
 
 
+@on_virtual_clock
 async def test_a_call_that_finished_while_a_notification_hangs_can_still_be_cancelled() -> None:
     """The host stopped reading (its pipe is full) and then cancels: the wait for the notification
     in flight must give way to the cancellation, not hold the call open forever."""
@@ -159,6 +234,7 @@ async def test_a_call_that_finished_while_a_notification_hangs_can_still_be_canc
     assert progress._sending is None, "the hung send was stopped too"
 
 
+@on_virtual_clock
 async def test_without_tokens_nothing_is_sent() -> None:
     ctx = RecordingContext()
     async with reporter(ctx):

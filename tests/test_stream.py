@@ -6,6 +6,8 @@ import json
 
 import httpx2
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from fw_mcp.fireworks.client import FireworksClient, create_http_client
 from fw_mcp.fireworks.stream import MalformedChunk, StreamAccumulator, split_think
@@ -127,3 +129,35 @@ async def test_client_accepts_a_non_streamed_json_completion() -> None:
     ]
     assert done.usage.cached_tokens == 64
     assert done.finish_reason == "tool_calls"
+
+
+_PIECES = st.sampled_from(["<think>", "</think>", "<th", "ink>", "</th", " ", "\n", "a", "word ", "é", "<"])
+
+
+@settings(max_examples=300, deadline=None)
+@given(pieces=st.lists(_PIECES, max_size=40), cuts=st.lists(st.integers(1, 9), min_size=1, max_size=40))
+def test_the_answer_split_as_it_streams_is_the_final_answer(pieces: list[str], cuts: list[int]) -> None:
+    """Whatever the chunking, the answer pieces shown while streaming are the final answer (once it
+    is known not to open with <think>), and the tails are the final texts' tails."""
+    raw = "".join(pieces)
+    acc, at, n = StreamAccumulator(), 0, 0
+    while at < len(raw):
+        step = cuts[n % len(cuts)]
+        acc.apply({"choices": [{"index": 0, "delta": {"content": raw[at : at + step]}}]})
+        at, n = at + step, n + 1
+    text, _ = acc.visible()
+    opening = raw.lstrip()
+    undecided = len(opening) < len("<think>") and "<think>".startswith(opening)  # "", "<", "<th"...
+    assert "".join(acc.answer_pieces) == ("" if undecided else text)
+    assert acc.tails(16)[0] == ("" if undecided else text[-16:])
+
+
+def test_tails_read_only_the_end_of_a_long_answer() -> None:
+    acc = StreamAccumulator()
+    for i in range(10_000):
+        acc.apply({"choices": [{"index": 0, "delta": {"content": f"w{i} "}}]})
+    assert acc.tails(12) == ("w9998 w9999 ", "")
+    thinking = StreamAccumulator()
+    for piece in ["<think>", "plan ", "more", "</thi"]:
+        thinking.apply({"choices": [{"index": 0, "delta": {"content": piece}}]})
+    assert thinking.tails(40) == ("", "plan more</thi") and not thinking.has_text
