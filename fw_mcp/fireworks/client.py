@@ -14,12 +14,12 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import httpx2
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 
 from fw_mcp import __version__
 from fw_mcp.errors import ConfigError
 from fw_mcp.fireworks.chat_stream import ChatReader, DeltaHook
-from fw_mcp.fireworks.core import CallOptions, Core, Outgoing
+from fw_mcp.fireworks.core import CallOptions, Core, Outgoing, Reader
 from fw_mcp.fireworks.events import EventHook
 from fw_mcp.fireworks.failures import MalformedResponse
 from fw_mcp.fireworks.multipart import MultipartFile
@@ -182,7 +182,7 @@ class FireworksClient:
         return await self._core.send(outgoing, _json_reader(answer, what), options)
 
 
-def _json_reader(answer: type[R], what: str) -> Callable[[httpx2.Response], Any]:
+def _json_reader(answer: type[R], what: str) -> Reader[R]:
     """Read a whole JSON body (bounded) into `answer`; anything else is an unusable answer."""
 
     async def read(response: httpx2.Response) -> R:
@@ -193,15 +193,8 @@ def _json_reader(answer: type[R], what: str) -> Callable[[httpx2.Response], Any]
                 raise MalformedResponse(f"{what} answered more than {_MAX_JSON_BYTES} bytes")
         try:
             return answer.model_validate(json.loads(raw))
-        except (ValueError, ValidationError):
-            raise MalformedResponse(f"{what} did not answer a JSON {_described(answer)}") from None
+        except ValueError:  # not JSON, or not the expected shape (pydantic's ValidationError)
+            expected = getattr(answer, "described", f"JSON {answer.__name__}")
+            raise MalformedResponse(f"{what} did not answer a {expected}") from None
 
     return read
-
-
-def _described(answer: type[BaseModel]) -> str:
-    return {
-        "ModelList": "model list",
-        "EmbeddingsResponse": "embeddings list",
-        "RerankResponse": "rerank list",
-    }.get(answer.__name__, answer.__name__)

@@ -32,7 +32,7 @@ from fw_mcp.fireworks.stream import Completion
 from fw_mcp.redaction import REDACTOR, redact
 from fw_mcp.settings import Settings
 
-__all__ = ["CallOptions", "Core", "Outgoing"]
+__all__ = ["CallOptions", "Core", "Outgoing", "Reader"]
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")

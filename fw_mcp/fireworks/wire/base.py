@@ -7,7 +7,7 @@ other way round: Fireworks adds fields over time, and a new one must not break a
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict
 from pydantic.alias_generators import to_camel
@@ -35,3 +35,4 @@ class WireResponse(BaseModel):
     """A response body: known fields typed, unknown ones kept (not refused)."""
 
     model_config = ConfigDict(extra="allow")
+    described: ClassVar[str] = "JSON answer"  # what an error says was expected instead

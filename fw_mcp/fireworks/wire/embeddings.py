@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from pydantic import Field
 
 from fw_mcp.fireworks.wire.base import WireRequest, WireResponse
@@ -30,6 +32,8 @@ class EmbeddingsUsage(WireResponse):
 
 
 class EmbeddingsResponse(WireResponse):
+    described: ClassVar[str] = "JSON embeddings list"
+
     data: list[Embedding]
     model: str = ""
     usage: EmbeddingsUsage = Field(default_factory=EmbeddingsUsage)

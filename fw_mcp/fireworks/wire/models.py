@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 from pydantic import field_validator
 
@@ -22,6 +22,8 @@ class ModelCard(WireResponse):
 
 
 class ModelList(WireResponse):
+    described: ClassVar[str] = "JSON model list"
+
     data: list[ModelCard]
 
     @field_validator("data", mode="before")

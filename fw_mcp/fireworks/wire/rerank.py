@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from pydantic import Field
 
 from fw_mcp.fireworks.wire.base import WireRequest, WireResponse
@@ -30,6 +32,8 @@ class RerankUsage(WireResponse):
 
 
 class RerankResponse(WireResponse):
+    described: ClassVar[str] = "JSON rerank list"
+
     data: list[RerankResult]
     model: str = ""
     usage: RerankUsage = Field(default_factory=RerankUsage)
