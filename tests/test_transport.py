@@ -23,10 +23,11 @@ RESPONSE = b"HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ncontent-length: 2\r\
 
 
 @asynccontextmanager
-async def closing_server(idle_close: float) -> AsyncIterator[tuple[str, list[int]]]:
+async def closing_server(idle_close: float) -> AsyncIterator[tuple[str, list[int], asyncio.Event]]:
     """An HTTP/1.1 server that keeps connections open (no `connection: close`, so the client pools
-    them) and hangs up on a connection idle for `idle_close` seconds."""
+    them) and hangs up on a connection idle for `idle_close` seconds; `hung_up` is set once it has."""
     peers: list[int] = []
+    hung_up = asyncio.Event()
 
     async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         peers.append(writer.get_extra_info("peername")[1])
@@ -41,31 +42,36 @@ async def closing_server(idle_close: float) -> AsyncIterator[tuple[str, list[int
                 await writer.drain()
         finally:
             writer.close()
+            await writer.wait_closed()
+            hung_up.set()
 
     server = await asyncio.start_server(handle, "127.0.0.1", 0)
     port = server.sockets[0].getsockname()[1]
     try:
-        yield f"http://127.0.0.1:{port}/", peers
+        yield f"http://127.0.0.1:{port}/", peers, hung_up
     finally:
         server.close()
 
 
 async def test_a_connection_the_server_closed_while_idle_is_not_reused() -> None:
-    async with closing_server(idle_close=0.05) as (url, peers):
+    async with closing_server(idle_close=0.05) as (url, peers, hung_up):
         http = create_http_client(make_settings(url))
         async with http:
             first = await http.get(url)
-            await anyio.sleep(0.3)  # the server has closed the pooled connection by now
+            with anyio.fail_after(10):
+                await hung_up.wait()  # the server has closed the pooled connection
             second = await http.get(url)
     assert (first.text, second.text) == ("ok", "ok"), "a dead pooled connection must not fail a call"
     assert len(peers) == 2 and peers[0] != peers[1], "the second request needed a new connection"
 
 
 async def test_a_healthy_idle_connection_is_reused() -> None:
-    async with closing_server(idle_close=5) as (url, peers), create_http_client(make_settings(url)) as http:
+    async with (
+        closing_server(idle_close=5) as (url, peers, _),
+        create_http_client(make_settings(url)) as http,
+    ):
         for _ in range(3):
-            assert (await http.get(url)).text == "ok"
-            await anyio.sleep(0.05)
+            assert (await http.get(url)).text == "ok"  # the connection is idle in the pool in between
     assert len(peers) == 1, peers
 
 
@@ -82,7 +88,7 @@ def test_the_probe_answers_from_the_socket_under_uvloop() -> None:
 
 
 async def _probe_answers_from_the_socket() -> None:
-    async with closing_server(idle_close=0.1) as (url, _):
+    async with closing_server(idle_close=0.1) as (url, _, hung_up):
         transport = pooled_transport(httpx2.Limits(max_connections=4, max_keepalive_connections=4))
         async with httpx2.AsyncClient(transport=transport) as http:
             assert (await http.get(url)).text == "ok"
@@ -92,5 +98,6 @@ async def _probe_answers_from_the_socket() -> None:
             assert stream._socket is not None, "the cheap probe is in use, not the fallback"
             assert stream.get_extra_info("is_readable") is False
             assert stream.get_extra_info("server_addr")[1] == int(url.rsplit(":", 1)[1].strip("/"))
-            await anyio.sleep(0.3)
+            with anyio.fail_after(10):
+                await hung_up.wait()
             assert stream.get_extra_info("is_readable") is True
