@@ -15,6 +15,10 @@ import mcp
 import pytest
 from mcp.types import CallToolResult
 
+from fw_mcp.errors import FireworksHTTPError
+from fw_mcp.fireworks import CallOptions, FireworksClient, FirstOutput, Retrying, create_http_client
+from fw_mcp.fireworks.events import ClientEvent
+from fw_mcp.fireworks.wire import ChatRequest, UserMessage
 from fw_mcp.server import build_server
 from fw_mcp.settings import Settings
 from fw_mcp.simulator import SimulatorServer
@@ -281,3 +285,27 @@ async def test_sequential_calls_reuse_one_upstream_connection(simulator: Simulat
             assert not (await call(client)).is_error
     peers = {r["peer"] for r in simulator.sim.requests}
     assert len(simulator.sim.requests) == 4 and len(peers) == 1, peers
+
+
+async def test_the_client_reports_its_events_as_data(simulator: SimulatorServer) -> None:
+    """Retrying (with attempt, delay and cause), then the first output (answer or reasoning)."""
+    events: list[ClientEvent] = []
+
+    async def on_event(event: ClientEvent) -> None:
+        events.append(event)
+
+    simulator.sim.enqueue({"error": "503_overloaded", "headers": {"retry-after-ms": "20"}})
+    simulator.sim.enqueue({"reply": {"content": "fine", "reasoning": "let me think"}})
+    simulator.sim.enqueue({"reply": {"content": "plain"}})
+    settings = make_settings(simulator.base_url)
+    request = ChatRequest(
+        model="accounts/fireworks/models/deepseek-v3p1", messages=[UserMessage(content="hi")]
+    )
+    async with create_http_client(settings) as http:
+        client = FireworksClient(settings, http)
+        await client.chat(request, options=CallOptions(on_event=on_event))
+        await client.chat(request, options=CallOptions(on_event=on_event))
+    retry, first, second = events
+    assert isinstance(retry, Retrying) and (retry.attempt, retry.of, retry.delay) == (1, 3, 0.02)
+    assert isinstance(retry.cause, FireworksHTTPError) and retry.cause.status_code == 503
+    assert first == FirstOutput(reasoning=True) and second == FirstOutput(reasoning=False)
