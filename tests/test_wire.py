@@ -22,16 +22,15 @@ from fw_mcp.fireworks.wire import (
     ToolMessage,
     UserMessage,
 )
+from fw_mcp.fireworks.wire.chat import STREAMED
 from fw_mcp.simulator.validate import ALLOWED_FIELDS, validate_chat
 
 HI = [UserMessage(content="hi")]
 
 
-def test_unset_fields_are_not_sent_and_streaming_is_the_clients_choice() -> None:
+def test_unset_fields_are_not_sent() -> None:
     request = ChatRequest(model="m", messages=HI, temperature=None, max_tokens=5)
     assert request.wire() == {"model": "m", "messages": [{"role": "user", "content": "hi"}], "max_tokens": 5}
-    streamed = request.streamed().wire()
-    assert streamed["stream"] is True and streamed["stream_options"] == {"include_usage": True}
 
 
 def test_an_assistant_turn_that_only_called_tools_sends_null_content() -> None:
@@ -69,7 +68,9 @@ def test_structured_output_images_and_a_named_tool_choice_have_the_api_shape() -
         "json_schema": {"name": "R", "schema": {"type": "object"}},
     }
     assert wire["tool_choice"] == {"type": "function", "function": {"name": "f"}}
-    validate_chat(request.streamed().wire())  # the simulator, which refuses what the API refuses, takes it
+    validate_chat(
+        {**request.wire(), **STREAMED}
+    )  # the simulator, which refuses what the API refuses, takes it
 
 
 @pytest.mark.parametrize(

@@ -34,6 +34,7 @@ from fw_mcp.fireworks.wire import (
     RerankRequest,
     RerankResponse,
 )
+from fw_mcp.fireworks.wire.chat import STREAMED
 from fw_mcp.settings import Settings
 
 __all__ = ["CallOptions", "DeltaHook", "EventHook", "FireworksClient", "create_http_client"]
@@ -111,7 +112,7 @@ class FireworksClient:
             DeadlineExceeded: the deadline passed (carries any partial answer).
         """
         reader = ChatReader(request.model, on_delta, options.on_event, self._settings.limits)
-        outgoing = Outgoing("POST", "chat/completions", json=request.streamed().wire())
+        outgoing = Outgoing("POST", "chat/completions", json={**request.wire(), **STREAMED})
         return await self._core.send(outgoing, reader, options, partial=reader.partial)
 
     async def embeddings(

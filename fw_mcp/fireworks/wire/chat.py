@@ -153,13 +153,17 @@ class StreamOptions(WireRequest):
     include_usage: bool = True
 
 
+STREAMED = {"stream": True, "stream_options": StreamOptions().wire()}  # what the client adds to every body
+
+
 class _Thinking(WireRequest):
     type: Literal["enabled", "disabled"]
     budget_tokens: int | None = Field(default=None, ge=1024)
 
 
 class ChatRequest(WireRequest):
-    """One chat completion request. The client sets `stream` and `stream_options` itself."""
+    """One chat completion request. The client streams every call: it adds `stream` and
+    `stream_options` to the body itself (`STREAMED`)."""
 
     model: str
     messages: list[ChatMessage] = Field(min_length=1)
@@ -225,7 +229,3 @@ class ChatRequest(WireRequest):
 
     def wire(self) -> dict[str, Any]:
         return {**super().wire(), "messages": [m.wire() for m in self.messages]}
-
-    def streamed(self) -> ChatRequest:
-        """This request as the client sends it: streamed, with usage in the stream."""
-        return self.model_copy(update={"stream": True, "stream_options": StreamOptions()})
