@@ -309,3 +309,15 @@ async def test_the_client_reports_its_events_as_data(simulator: SimulatorServer)
     assert isinstance(retry, Retrying) and (retry.attempt, retry.of, retry.delay) == (1, 3, 0.02)
     assert isinstance(retry.cause, FireworksHTTPError) and retry.cause.status_code == 503
     assert first == FirstOutput(reasoning=True) and second == FirstOutput(reasoning=False)
+
+
+async def test_a_200_json_body_that_is_not_json_is_retried_then_a_transport_error(
+    simulator: SimulatorServer,
+) -> None:
+    broken = {"status": 200, "body_text": "{not json", "content_type": "application/json", "times": 3}
+    simulator.sim.enqueue(broken)
+    async with connect(make_settings(simulator.base_url)) as client:
+        result = await call(client)
+    assert result.is_error and "after 3 attempts" in text(result) and "not valid JSON" in text(result)
+    assert "Error executing tool" not in text(result)
+    assert len(simulator.sim.requests) == 3
