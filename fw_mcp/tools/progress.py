@@ -148,7 +148,7 @@ def describe_event(event: ClientEvent) -> str | None:
         return f"Waiting for a free upstream slot ({event.in_flight} requests in flight)."
     if isinstance(event, Retrying):
         return (
-            f"{describe_failure(event.cause)}; trying again in {event.delay:.1f} s "
+            f"{_describe_failure(event.cause)}; trying again in {event.delay:.1f} s "
             f"(attempt {event.attempt + 1} of {event.of})."
         )
     if isinstance(event, FirstOutput):
@@ -156,7 +156,7 @@ def describe_event(event: ClientEvent) -> str | None:
     raise AssertionError(f"unknown event {event!r}")  # pragma: no cover
 
 
-def describe_failure(cause: FireworksError) -> str:
+def _describe_failure(cause: FireworksError) -> str:
     """What went wrong with an attempt, without claiming Fireworks answered when nothing did."""
     if isinstance(cause, FireworksHTTPError):
         if cause.is_rate_limit:
