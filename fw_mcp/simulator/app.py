@@ -13,6 +13,8 @@ import time
 from types import SimpleNamespace
 from typing import Any
 
+from .batch import CONTROL_PREFIX, SIGNED_PREFIX, serve_control_plane, serve_signed
+from .batch_store import BatchStore
 from .catalogue import model_list
 from .embeddings import embeddings_response, rerank_response, serve_json
 from .errors import error_vector, invalid_request
@@ -64,6 +66,7 @@ class SimulatorApp:
     def __init__(self, sim: Simulator) -> None:
         self.sim = sim
         self.state = SimpleNamespace(sim=sim)
+        self.batch = BatchStore()  # the control plane's datasets and batch jobs
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -71,6 +74,12 @@ class SimulatorApp:
         elif scope["type"] == "http":
             if scope["path"].startswith(CONTROL_BASE + "/"):
                 await self._control(Exchange(self.sim, scope, receive, send))
+            elif scope["path"].startswith(CONTROL_PREFIX):
+                await serve_control_plane(
+                    Exchange(self.sim, scope, receive, send), self.batch, self.sim.config["api_keys"]
+                )
+            elif scope["path"].startswith(SIGNED_PREFIX):
+                await serve_signed(Exchange(self.sim, scope, receive, send), self.batch)
             else:
                 await self._api(Exchange(self.sim, scope, receive, send))
 
@@ -191,6 +200,7 @@ class SimulatorApp:
             return self.sim.script
         if (name, method) == ("reset", "POST"):
             self.sim.reset()
+            self.batch.reset()
             return {"ok": True}
         if (name, method) == ("requests", "GET"):
             return self.sim.requests
@@ -199,6 +209,8 @@ class SimulatorApp:
                 raise ValueError("the config body must be a JSON object")
             self.sim.configure(**payload)
             return self.sim.config
+        if (name, method) == ("batch", "POST"):
+            return self.batch.configure(**(payload or {}))
         if (name, method) == ("config", "GET"):
             return self.sim.config
         return None
