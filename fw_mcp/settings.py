@@ -39,6 +39,7 @@ __all__ = [
 
 ENV_API_KEY = "FIREWORKS_API_KEY"
 ENV_BASE_URL = "FIREWORKS_BASE_URL"
+ENV_ACCOUNT_ID = "FIREWORKS_ACCOUNT_ID"
 ENV_CONFIG = "FW_MCP_CONFIG"
 ENV_ALLOWED_DIRS = "FW_MCP_ALLOWED_DIRS"
 ENV_AUTH_TOKEN = "FW_MCP_AUTH_TOKEN"
@@ -57,6 +58,8 @@ class _Section(BaseModel):
 
 class FireworksSection(_Section):
     base_url: str = "https://api.fireworks.ai/inference/v1"
+    account_id: str = ""  # control-plane paths (batch inference) need it; FIREWORKS_ACCOUNT_ID overrides
+    control_base_url: str = ""  # empty: the base URL's scheme and host, then /v1/accounts/...
 
 
 ModelName = Annotated[str, Field(min_length=1)]
@@ -134,6 +137,16 @@ class ServerSection(_Section):
     """How the process runs, whatever the transport."""
 
     event_loop: Literal["auto", "uvloop", "asyncio"] = "auto"
+
+
+class BatchSection(_Section):
+    """`[batch]`: batch inference jobs (the batch_* tools and `fw-mcp batch`)."""
+
+    max_requests: int = Field(default=1000, ge=1)  # batch_submit's `requests` list
+    max_input_bytes: int = Field(default=1_073_741_824, ge=1)  # Fireworks' limit for an input file
+    poll_interval: float = Field(default=2.0, gt=0)  # seconds between status polls while waiting
+    page_size: int = Field(default=50, ge=1)  # batch_results' default `limit`
+    download_attempts: int = Field(default=5, ge=1)  # a dropped download resumes (Range) this often
 
 
 class ImagesSection(_Section):
@@ -221,6 +234,7 @@ class Settings(_Section):
     prices: dict[str, PriceEntry] = Field(default_factory=dict)
     budget: BudgetSection = Field(default_factory=BudgetSection)
     fallback: FallbackSection = Field(default_factory=FallbackSection)
+    batch: BatchSection = Field(default_factory=BatchSection)
     api_key: SecretStr | None = None
     _shared_server: bool = PrivateAttr(default=False)  # set by for_http_server(); not a setting
 
@@ -382,6 +396,8 @@ def load_settings(config_path: str | None = None, overrides: dict[str, Any] | No
         data = _merge(data, _read_toml(path))
     if base_url := os.environ.get(ENV_BASE_URL, "").strip():
         data = _merge(data, {"fireworks": {"base_url": base_url}})
+    if account_id := os.environ.get(ENV_ACCOUNT_ID, "").strip():
+        data = _merge(data, {"fireworks": {"account_id": account_id}})
     data = _merge(data, _http_env())
     if event_loop := os.environ.get(ENV_EVENT_LOOP, "").strip():
         data = _merge(data, {"server": {"event_loop": event_loop}})

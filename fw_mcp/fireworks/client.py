@@ -171,9 +171,18 @@ class FireworksClient:
         return await self._core.send(outgoing, _json_reader(answer, f"POST {path}"), options)
 
     def control_plane_url(self, path: str) -> str:
-        """`https://api.fireworks.ai/v1/<path>` for the default base URL; the same host for any other."""
+        """`https://api.fireworks.ai/v1/<path>` for the default base URL; the same host for any other,
+        or under `[fireworks] control_base_url` when that is set (`/v1` added when it lacks one)."""
+        if override := self._settings.fireworks.control_base_url.strip().rstrip("/"):
+            root = override if override.endswith("/v1") else override + "/v1"
+            return f"{root}/{path.lstrip('/')}"
         base = httpx2.URL(self._settings.base_url)
         return str(base.copy_with(raw_path=b"/v1/" + path.lstrip("/").encode(), query=None))
+
+    @property
+    def http(self) -> httpx2.AsyncClient:
+        """The pooled client, for requests that must not carry the Fireworks key (signed URLs)."""
+        return self._core.http
 
     async def _json(
         self, method: str, url: str, body: dict[str, Any] | None, answer: type[R], options: CallOptions
