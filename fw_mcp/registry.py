@@ -121,6 +121,48 @@ TOOLS: tuple[ToolSpec, ...] = (
         streamed=False,
         summary="semantic search over local files in allowed folders: the best passages, with line ranges",
     ),
+    # Batch inference runs chat models, so batch_submit's default is [models] chat; the other batch
+    # tools call no model and share that key only because every tool names one.
+    ToolSpec(
+        name="batch_submit",
+        function="fw_mcp.tools.batch_submit:batch_submit",
+        model_key="chat",
+        capability=Capability.TEXT,
+        streamed=False,
+        summary="many chat requests run on Fireworks' batch engine at half the price (results within 24 h)",
+    ),
+    ToolSpec(
+        name="batch_status",
+        function="fw_mcp.tools.batch_status:batch_status",
+        model_key="chat",
+        capability=Capability.TEXT,
+        streamed=False,
+        summary="a batch job's state and progress, optionally waiting for it to end",
+    ),
+    ToolSpec(
+        name="batch_results",
+        function="fw_mcp.tools.batch_results:batch_results",
+        model_key="chat",
+        capability=Capability.TEXT,
+        streamed=False,
+        summary="a finished batch job's answers, a page at a time, every request accounted for",
+    ),
+    ToolSpec(
+        name="batch_cancel",
+        function="fw_mcp.tools.batch_jobs:batch_cancel",
+        model_key="chat",
+        capability=Capability.TEXT,
+        streamed=False,
+        summary="cancel a batch job",
+    ),
+    ToolSpec(
+        name="batch_list",
+        function="fw_mcp.tools.batch_jobs:batch_list",
+        model_key="chat",
+        capability=Capability.TEXT,
+        streamed=False,
+        summary="the account's recent batch jobs",
+    ),
 )
 
 

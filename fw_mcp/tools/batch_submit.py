@@ -1,0 +1,244 @@
+"""The `batch_submit` tool: hand up to [batch] max_requests chat requests to Fireworks' batch engine.
+
+Every request is checked here first (as `chat` checks its arguments); only then is the input
+written as JSON Lines to a temporary file, uploaded (streamed from disk) as a dataset, and the job
+created. The model's batch support is checked before any upload: a model without it would leave
+the job PENDING for ever.
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from pathlib import Path
+from typing import Annotated, Any
+
+import anyio
+from mcp.server.mcpserver import Context
+from mcp.types import CallToolResult
+from pydantic import BaseModel, ConfigDict, Field
+
+from fw_mcp.errors import FireworksHTTPError, FwMcpError, InvalidArgument
+from fw_mcp.fireworks.batch import new_resource_id
+from fw_mcp.fireworks.wire import ChatRequest
+from fw_mcp.fireworks.wire.batch import BatchJob, BatchJobRequest, InferenceParameters
+from fw_mcp.tools.arguments import (
+    MaxTokens,
+    Messages,
+    Model,
+    Prompt,
+    Stop,
+    System,
+    Temperature,
+    TopK,
+    TopP,
+    build_messages,
+    check_input_size,
+    stop_list,
+)
+from fw_mcp.tools.batch_common import BatchCall
+from fw_mcp.tools.batch_input import Problems, check_custom_id
+from fw_mcp.tools.job import tool_errors
+from fw_mcp.tools.results import MODEL_PREFIX, content_blocks
+
+__all__ = ["BatchRequest", "SubmitResult", "batch_submit", "check_batch_model", "submit_file"]
+
+
+class BatchRequest(BaseModel):
+    """One chat request of the batch."""
+
+    model_config = ConfigDict(extra="forbid")
+    custom_id: Annotated[
+        str | None,
+        Field(
+            description="Your id for this request; its result carries it. Default: request-1, request-2, ...",
+            min_length=1,
+            max_length=256,
+        ),
+    ] = None
+    prompt: Prompt = None
+    messages: Messages = None
+    system: System = None
+    max_tokens: MaxTokens = None
+    temperature: Temperature = None
+    top_p: TopP = None
+    top_k: TopK = None
+    stop: Stop = None
+
+
+class SubmitResult(BaseModel):
+    job_id: str = Field(description="The job's id: pass it to batch_status, batch_results and batch_cancel.")
+    state: str = Field(description="The job's state right after creation (usually CREATING or VALIDATING).")
+    requests: int = Field(description="How many requests the job holds.")
+    model: str = Field(description="The model the job runs.")
+    display_name: str = Field(default="", description="The job's name, as given.")
+
+
+@tool_errors
+async def batch_submit(
+    ctx: Context[Any, Any],
+    requests: Annotated[
+        list[BatchRequest],
+        Field(description="The chat requests, each with `prompt` or `messages` (like `chat`).", min_length=1),
+    ],
+    model: Model = None,
+    max_tokens: Annotated[
+        int | None, Field(description="Default longest answer, in tokens, for requests that set none.", ge=1)
+    ] = None,
+    temperature: Annotated[
+        float | None, Field(description="Default sampling temperature, 0-2, for every request.", ge=0, le=2)
+    ] = None,
+    top_p: Annotated[
+        float | None, Field(description="Default nucleus sampling mass, 0-1.", ge=0, le=1)
+    ] = None,
+    display_name: Annotated[
+        str | None, Field(description="A name for the job, shown by batch_list.", max_length=200)
+    ] = None,
+) -> Annotated[CallToolResult, SubmitResult]:
+    """Run many chat requests on Fireworks' batch engine, at half the price of `chat`, results within 24 h.
+
+    Use it for work that does not need answers now: labelling or summarising hundreds of items,
+    running an evaluation set. Every request is checked before anything is sent; a bad one stops
+    the whole submission with its position and the problem. Returns the job id: follow the job
+    with batch_status (it can wait), then fetch every answer with batch_results.
+    """
+    call = BatchCall(ctx)
+    settings = call.settings
+    if len(requests) > settings.batch.max_requests:
+        raise InvalidArgument(
+            "requests",
+            f"{len(requests):,} requests were given, more than the {settings.batch.max_requests:,} one call takes "
+            "([batch] max_requests); submit a JSON Lines file with `fw-mcp batch submit` instead.",
+        )
+    resolved = settings.resolve_model(model, "chat")
+    lines = _lines(requests, resolved, settings.limits.max_input_chars)
+    params = InferenceParameters(max_tokens=max_tokens, temperature=temperature, top_p=top_p)
+    with tempfile.TemporaryDirectory(prefix="fw-mcp-batch-") as folder:
+        path = Path(folder) / "input.jsonl"
+        await anyio.Path(path).write_text("".join(line + "\n" for line in lines), encoding="utf-8")
+        job = await submit_file(call, path, len(lines), resolved, params, display_name)
+    payload = SubmitResult(
+        job_id=job.job_id,
+        state=job.short_state,
+        requests=len(lines),
+        model=resolved,
+        display_name=display_name or "",
+    ).model_dump()
+    text = (
+        f"Submitted batch job {job.job_id}: {len(lines):,} requests to {resolved.removeprefix(MODEL_PREFIX)}, "
+        f"state {job.short_state}. Follow it with batch_status (job_id={job.job_id!r}, wait up to the call's "
+        "time limit); fetch answers with batch_results once it is COMPLETED."
+    )
+    return CallToolResult(
+        content=content_blocks([text], f"[batch job: {job.job_id}]"), structured_content=payload
+    )
+
+
+def _lines(requests: list[BatchRequest], model: str, max_chars: int) -> list[str]:
+    """Each request as a `{"custom_id", "body"}` line; every problem listed before anything is sent."""
+    problems, seen = Problems(), set[str]()
+    given = {r.custom_id for r in requests if r.custom_id is not None}
+    lines: list[str] = []
+    generated = 0
+    for i, item in enumerate(requests):
+        custom_id = item.custom_id
+        if custom_id is None:
+            generated += 1
+            while f"request-{generated}" in given:
+                generated += 1
+            custom_id = f"request-{generated}"
+        if (wrong := check_custom_id(custom_id, seen)) is not None:
+            problems.add(f"requests[{i}]", wrong)
+            continue
+        try:
+            body = _body(item, model, max_chars)
+        except InvalidArgument as exc:
+            problems.add(f"requests[{i}].{exc.argument}", exc.problem)
+            continue
+        lines.append(json.dumps({"custom_id": custom_id, "body": body}, ensure_ascii=False))
+    problems.raise_if_any("requests")
+    return lines
+
+
+def _body(item: BatchRequest, model: str, max_chars: int) -> dict[str, Any]:
+    turns = build_messages(item.prompt, item.messages, item.system)
+    check_input_size(max_chars, [t.wire() for t in turns])
+    request = ChatRequest(
+        model=model,
+        messages=turns,
+        max_tokens=item.max_tokens,
+        temperature=item.temperature,
+        top_p=item.top_p,
+        top_k=item.top_k,
+        stop=stop_list(item.stop),
+    )
+    body = request.wire()
+    del body["model"]  # the job's model applies to every line
+    return body
+
+
+async def submit_file(
+    call: BatchCall,
+    path: Path,
+    count: int,
+    model: str,
+    params: InferenceParameters,
+    display_name: str | None,
+) -> BatchJob:
+    """Upload a checked input file as a new dataset and start a job on it.
+
+    Raises:
+        InvalidArgument: the model does not support batch inference, or is unknown.
+        FireworksError: a control-plane call failed.
+    """
+    await check_batch_model(call, model)
+    client, options = call.client, call.options
+    account = client.account
+    input_id, output_id = new_resource_id("fw-mcp-input"), new_resource_id("fw-mcp-output")
+    async with call.about():
+        await client.create_dataset(input_id, count, options)
+        await client.upload_dataset(input_id, path, options)
+        request = BatchJobRequest(
+            display_name=display_name,
+            model=model,
+            input_dataset_id=f"accounts/{account}/datasets/{input_id}",
+            output_dataset_id=f"accounts/{account}/datasets/{output_id}",
+            inference_parameters=params,
+        )
+        return await client.create_job(new_resource_id("fw-mcp-batch"), request, options)
+
+
+async def check_batch_model(call: BatchCall, model: str) -> None:
+    """Refuse a model whose metadata says it has no batch support, naming configured ones that do."""
+    try:
+        supported = await call.client.model_supports_batch(model, call.options)
+    except FireworksHTTPError as exc:
+        if exc.status_code == 404:
+            raise InvalidArgument("model", f"Fireworks does not know the model {model!r}.") from None
+        raise
+    if supported is not False:
+        return
+    others = await _batch_models(call, exclude=model)
+    hint = f" Configured models that do: {', '.join(others)}." if others else ""
+    raise InvalidArgument(
+        "model", f"{model.removeprefix(MODEL_PREFIX)} does not support batch inference on Fireworks.{hint}"
+    )
+
+
+async def _batch_models(call: BatchCall, exclude: str) -> list[str]:
+    """The configured models (defaults and aliases) whose metadata says they support batch."""
+    settings = call.settings
+    names = {*settings.models.defaults.values(), *settings.models.aliases.values()}
+    candidates = sorted({settings.resolve_model(n, "chat") for n in names} - {exclude})[:16]
+    found: dict[str, bool] = {}
+
+    async def probe(candidate: str) -> None:
+        try:
+            found[candidate] = await call.client.model_supports_batch(candidate, call.options) is True
+        except FwMcpError:
+            found[candidate] = False
+
+    async with anyio.create_task_group() as tg:
+        for candidate in candidates:
+            tg.start_soon(probe, candidate)
+    return [c.removeprefix(MODEL_PREFIX) for c in candidates if found.get(c)]
