@@ -88,7 +88,7 @@ class Catalogue:
 
 def build_catalogue(raw: list[dict[str, Any]], settings: Settings) -> Catalogue:
     """Raw `/models` entries -> a sorted catalogue, marking each tool's default and the aliases."""
-    defaults = {tool.name: settings.resolve_model(None, tool.model_key) for tool in TOOLS}
+    defaults = {t.name: settings.resolve_model(None, t.model_key) for t in TOOLS if t.model_key is not None}
     aliases = {alias: settings.resolve_model(alias, "chat") for alias in settings.models.aliases}
     models = sorted((_entry(m, defaults, aliases) for m in raw), key=lambda m: m.name)
     listed = {m.id for m in models}

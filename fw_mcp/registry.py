@@ -47,7 +47,7 @@ class ToolSpec:
 
     name: str
     function: str
-    model_key: str
+    model_key: str | None  # None: the tool calls no model (batch_status reads a job's state)
     capability: Capability
     streamed: bool
     summary: str
@@ -121,8 +121,8 @@ TOOLS: tuple[ToolSpec, ...] = (
         streamed=False,
         summary="semantic search over local files in allowed folders: the best passages, with line ranges",
     ),
-    # Batch inference runs chat models, so batch_submit's default is [models] chat; the other batch
-    # tools call no model and share that key only because every tool names one.
+    # Batch inference runs chat models: batch_submit's default is [models] chat. The other batch tools
+    # call no model (model_key None): they read, cancel or list jobs.
     ToolSpec(
         name="batch_submit",
         function="fw_mcp.tools.batch_submit:batch_submit",
@@ -134,7 +134,7 @@ TOOLS: tuple[ToolSpec, ...] = (
     ToolSpec(
         name="batch_status",
         function="fw_mcp.tools.batch_status:batch_status",
-        model_key="chat",
+        model_key=None,
         capability=Capability.TEXT,
         streamed=False,
         summary="a batch job's state and progress, optionally waiting for it to end",
@@ -142,7 +142,7 @@ TOOLS: tuple[ToolSpec, ...] = (
     ToolSpec(
         name="batch_results",
         function="fw_mcp.tools.batch_results:batch_results",
-        model_key="chat",
+        model_key=None,
         capability=Capability.TEXT,
         streamed=False,
         summary="a finished batch job's answers, a page at a time, every request accounted for",
@@ -150,7 +150,7 @@ TOOLS: tuple[ToolSpec, ...] = (
     ToolSpec(
         name="batch_cancel",
         function="fw_mcp.tools.batch_jobs:batch_cancel",
-        model_key="chat",
+        model_key=None,
         capability=Capability.TEXT,
         streamed=False,
         summary="cancel a batch job",
@@ -158,7 +158,7 @@ TOOLS: tuple[ToolSpec, ...] = (
     ToolSpec(
         name="batch_list",
         function="fw_mcp.tools.batch_jobs:batch_list",
-        model_key="chat",
+        model_key=None,
         capability=Capability.TEXT,
         streamed=False,
         summary="the account's recent batch jobs",
@@ -180,7 +180,7 @@ def get_tool(name: str) -> ToolSpec:
 
 def model_keys() -> tuple[str, ...]:
     """The keys of `[models]`: one default model per key, in registry order (tools may share one)."""
-    return tuple(dict.fromkeys(spec.model_key for spec in TOOLS))
+    return tuple(dict.fromkeys(spec.model_key for spec in TOOLS if spec.model_key is not None))
 
 
 def streamed_tools() -> frozenset[str]:

@@ -13,6 +13,7 @@ COMMANDS: dict[str, str] = {
     "call": "run one tool from the command line (no host needed)",
     "doctor": "check the configuration, the key, the base URL, the folders and the models",
     "models": "list the models your key can use",
+    "batch": "run a JSON Lines file of chat requests on Fireworks' batch engine (half price)",
     "uninstall": "remove fw-mcp from a host (the entry `install` added)",
     "config": "print the example settings file (`fw-mcp config --example`)",
     "bundle": "build an MCP Bundle (.mcpb) for Claude Desktop",

@@ -218,7 +218,11 @@ def check_models(settings: Settings, catalogue: Catalogue | None) -> list[Check]
     """Each tool's default model is listed for this key and suits the tool; aliases point at listed models."""
     if catalogue is None:
         return [Check("models", Status.SKIP, "not checked: the model list is unavailable")]
-    checks = [_check_default(tool, settings.resolve_model(None, tool.model_key), catalogue) for tool in TOOLS]
+    checks = [
+        _check_default(tool, settings.resolve_model(None, tool.model_key), catalogue)
+        for tool in TOOLS
+        if tool.model_key is not None
+    ]
     return [*checks, _check_aliases(catalogue)]
 
 

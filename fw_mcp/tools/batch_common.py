@@ -6,6 +6,7 @@ restarted server (or another host) can follow and fetch a job it did not submit.
 
 from __future__ import annotations
 
+import math
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Annotated, Any
@@ -16,8 +17,9 @@ from pydantic import BaseModel, Field
 
 from fw_mcp.errors import ConfigError, FireworksHTTPError, InvalidArgument
 from fw_mcp.fireworks.batch import BatchClient
-from fw_mcp.fireworks.client import CallOptions
+from fw_mcp.fireworks.client import CallOptions, FireworksClient
 from fw_mcp.fireworks.wire.batch import BatchJob
+from fw_mcp.settings import Settings
 from fw_mcp.tools.runtime import api_key_of, runtime_of
 
 __all__ = ["JOB_ID_PATTERN", "BatchCall", "JobId", "JobView", "job_view"]
@@ -72,14 +74,25 @@ def job_view(job: BatchJob) -> JobView:
 
 
 class BatchCall:
-    """One tool call's batch client, key and deadline."""
+    """One call's batch client, key and deadline (a tool call's, or a CLI command's)."""
 
-    def __init__(self, ctx: Context[Any, Any]) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        fireworks: FireworksClient,
+        api_key: str | None = None,
+        *,
+        deadline: bool = True,
+    ) -> None:
+        self.settings = settings
+        self.client = BatchClient(fireworks, settings)
+        self.deadline = anyio.current_time() + settings.timeouts.total if deadline else math.inf
+        self.options = CallOptions(api_key=api_key, deadline=self.deadline if deadline else None)
+
+    @classmethod
+    def of(cls, ctx: Context[Any, Any]) -> BatchCall:
         runtime = runtime_of(ctx)
-        self.settings = runtime.settings
-        self.client = BatchClient(runtime.client, runtime.settings)
-        self.deadline = anyio.current_time() + self.settings.timeouts.total
-        self.options = CallOptions(api_key=api_key_of(ctx), deadline=self.deadline)
+        return cls(runtime.settings, runtime.client, api_key_of(ctx))
 
     @asynccontextmanager
     async def about(self, job_id: str | None = None) -> AsyncIterator[None]:

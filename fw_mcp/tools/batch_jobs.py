@@ -31,7 +31,7 @@ async def batch_cancel(ctx: Context[Any, Any], job_id: JobId) -> Annotated[CallT
 
     A job that had already ended is deleted from Fireworks instead (its results go with it).
     """
-    call = BatchCall(ctx)
+    call = BatchCall.of(ctx)
     async with call.about(job_id):
         await call.client.delete_job(job_id, call.options)
         try:
@@ -52,8 +52,11 @@ async def batch_list(
     ctx: Context[Any, Any],
     limit: Annotated[int, Field(description="How many of the newest jobs to show.", ge=1, le=200)] = 20,
 ) -> Annotated[CallToolResult, JobList]:
-    """The account's recent batch jobs, newest first, with their state and progress."""
-    call = BatchCall(ctx)
+    """The Fireworks account's recent batch jobs, newest first: id, state, percent done, size, model, name.
+
+    Use it to find a job id you no longer have, or to see which jobs are still running.
+    """
+    call = BatchCall.of(ctx)
     async with call.about():
         jobs = await call.client.list_jobs(limit, call.options)
     views = [job_view(job) for job in jobs[:limit]]

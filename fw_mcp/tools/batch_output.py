@@ -18,7 +18,7 @@ from pydantic import BaseModel, Field
 
 from fw_mcp.errors import FwMcpError
 
-__all__ = ["BatchItem", "IncompleteResults", "Page", "read_page"]
+__all__ = ["BatchItem", "IncompleteResults", "Page", "read_page", "write_items"]
 
 _SHOWN_IDS = 5
 
@@ -68,6 +68,19 @@ def read_page(source: Path, results: Path | None, errors: Path | None, offset: i
         failed=counts["failed"],
         items=[page[i] for i in sorted(page)],
     )
+
+
+def write_items(results: Path | None, errors: Path | None, dest: Path) -> int:
+    """Every item (results file order, then errors) as JSON Lines into `dest`; returns the count.
+    Check the files with `read_page` first. Blocking: run it in a worker thread."""
+    count = 0
+    with dest.open("w", encoding="utf-8") as out:
+        for path, failed in ((results, False), (errors, True)):
+            for row in _rows(path):
+                item = _item(row, failed or ("error" in row and "response" not in row))
+                out.write(item.model_dump_json(exclude_none=True) + "\n")
+                count += 1
+    return count
 
 
 def _check(order: dict[str, int], seen: dict[str, int]) -> None:

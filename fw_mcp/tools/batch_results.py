@@ -24,7 +24,7 @@ from fw_mcp.tools.batch_output import BatchItem, Page, read_page
 from fw_mcp.tools.job import tool_errors
 from fw_mcp.tools.results import cap, content_blocks
 
-__all__ = ["ResultsPage", "batch_results"]
+__all__ = ["ResultsPage", "batch_results", "fetch_job_files", "require_completed"]
 
 
 class ResultsPage(BaseModel):
@@ -52,20 +52,20 @@ async def batch_results(
     request of the job is accounted for exactly once; if Fireworks' files do not add up, this says
     so instead of returning a partial list.
     """
-    call = BatchCall(ctx)
+    call = BatchCall.of(ctx)
     size = limit or call.settings.batch.page_size
     async with call.about(job_id):
         job = await call.client.get_job(job_id, call.options)
-        _require_completed(job)
+        require_completed(job)
         with tempfile.TemporaryDirectory(prefix="fw-mcp-results-") as folder:
-            files = await _fetch(call, job, Path(folder))
+            files = await fetch_job_files(call, job, Path(folder))
             page = await anyio.to_thread.run_sync(
                 partial(read_page, files["input"], files.get("results"), files.get("errors"), offset, size)
             )
     return _result(job_id, page, offset, size, call.settings.limits.max_result_chars)
 
 
-def _require_completed(job: BatchJob) -> None:
+def require_completed(job: BatchJob) -> None:
     if job.short_state == "COMPLETED":
         return
     if job.ended:
@@ -80,7 +80,7 @@ def _require_completed(job: BatchJob) -> None:
     )
 
 
-async def _fetch(call: BatchCall, job: BatchJob, folder: Path) -> dict[str, Path]:
+async def fetch_job_files(call: BatchCall, job: BatchJob, folder: Path) -> dict[str, Path]:
     """The job's input file and its results and error files (when present), on disk."""
     client, options = call.client, call.options
     files: dict[str, Path] = {}

@@ -42,7 +42,7 @@ async def batch_status(
     succeeded and failed, tokens, and for a failed, expired or cancelled job the reason. With `wait`,
     keeps watching until the job ends or the wait runs out.
     """
-    call = BatchCall(ctx)
+    call = BatchCall.of(ctx)
     until = min(anyio.current_time() + wait, call.deadline - _MARGIN)
     async with call.about(job_id):
         job = await call.client.get_job(job_id, call.options)

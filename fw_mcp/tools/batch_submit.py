@@ -39,6 +39,7 @@ from fw_mcp.tools.arguments import (
 from fw_mcp.tools.batch_common import BatchCall
 from fw_mcp.tools.batch_input import Problems, check_custom_id
 from fw_mcp.tools.job import tool_errors
+from fw_mcp.tools.portable import PORTABLE
 from fw_mcp.tools.results import MODEL_PREFIX, content_blocks
 
 __all__ = ["BatchRequest", "SubmitResult", "batch_submit", "check_batch_model", "submit_file"]
@@ -80,6 +81,7 @@ async def batch_submit(
     requests: Annotated[
         list[BatchRequest],
         Field(description="The chat requests, each with `prompt` or `messages` (like `chat`).", min_length=1),
+        PORTABLE,
     ],
     model: Model = None,
     max_tokens: Annotated[
@@ -102,7 +104,7 @@ async def batch_submit(
     the whole submission with its position and the problem. Returns the job id: follow the job
     with batch_status (it can wait), then fetch every answer with batch_results.
     """
-    call = BatchCall(ctx)
+    call = BatchCall.of(ctx)
     settings = call.settings
     if len(requests) > settings.batch.max_requests:
         raise InvalidArgument(

@@ -10,6 +10,7 @@ from fw_mcp.simulator import SimulatorServer
 from fw_mcp.simulator.batch_store import BatchStore
 
 ACCOUNT = "acct-test"
+BATCH_TOOLS = frozenset({"batch_submit", "batch_status", "batch_results", "batch_cancel", "batch_list"})
 
 
 @pytest.fixture

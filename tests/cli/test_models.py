@@ -41,7 +41,7 @@ def test_models_json(cli: Cli, simulator: SimulatorServer, monkeypatch: pytest.M
     assert ran.code == 0
     data = json.loads(ran.out)
     by_name = {m["name"]: m for m in data["models"]}
-    assert by_name["deepseek-v3p1"]["default_for"] == ["chat", "extract_json"]
+    assert by_name["deepseek-v3p1"]["default_for"] == ["chat", "extract_json", "batch_submit"]
     assert by_name["qwen3-vl-235b-a22b"]["vision"] is True
     assert data["defaults"]["chat"] == "accounts/fireworks/models/deepseek-v3p1"
     assert data["not_listed"] == []
