@@ -129,7 +129,7 @@ async def _status(call: BatchCall, job_id: str, wait: bool) -> int:
     from fw_mcp.tools.batch_common import job_view
     from fw_mcp.tools.batch_status import describe_job
 
-    print(describe_job(job_view(job)))
+    print(describe_job(job_view(job), f"`fw-mcp batch results {job_id} -o results.jsonl`"))
     return EXIT_FAILED if job.ended and job.short_state != "COMPLETED" else EXIT_OK
 
 

@@ -90,9 +90,9 @@ def _check(order: dict[str, int], seen: dict[str, int]) -> None:
     problems = [
         f"{len(ids):,} {what} ({_some(ids)})"
         for ids, what in (
-            (missing, "requests have neither a result nor an error"),
-            (twice, "requests appear more than once"),
-            (unknown, "results belong to no request of the input"),
+            (missing, "request(s) with neither a result nor an error"),
+            (twice, "request(s) appearing more than once"),
+            (unknown, "result(s) belonging to no request of the input"),
         )
         if ids
     ]

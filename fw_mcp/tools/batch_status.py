@@ -63,14 +63,14 @@ async def _report(ctx: Context[Any, Any], job: BatchJob) -> None:
     await ctx.report_progress(view.percent, 100, f"{view.state}: {done:,}/{view.total:,} requests")
 
 
-def describe_job(view: JobView) -> str:
-    """One paragraph a person or a model can act on."""
+def describe_job(view: JobView, results_hint: str = "batch_results") -> str:
+    """One paragraph a person or a model can act on; `results_hint` says how to fetch the answers."""
     line = (
         f"Batch job {view.job_id} is {view.state} ({view.percent:g}%): {view.succeeded:,} of {view.total:,} "
         f"requests answered, {view.failed:,} failed; tokens {view.input_tokens:,} in, {view.output_tokens:,} out."
     )
     if view.state == "COMPLETED":
-        return line + " Fetch the answers with batch_results."
+        return f"{line} Fetch the answers with {results_hint}."
     if view.reason:
         return f"{line} Reason: {view.reason}"
     return line + " Ask again later, or pass `wait` to watch it."

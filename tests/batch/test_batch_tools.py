@@ -212,7 +212,8 @@ async def test_results_that_do_not_add_up_are_an_error_not_a_gap(batch_sim: Simu
     said = text(result)
     assert result.is_error and "do not account for every request exactly once" in said
     assert (
-        "1 requests have neither a result nor an error" in said and "1 requests appear more than once" in said
+        "1 request(s) with neither a result nor an error" in said
+        and "1 request(s) appearing more than once" in said
     )
     assert json.loads(lines[0])["custom_id"] in said
 
