@@ -164,7 +164,7 @@ def _lines(requests: list[BatchRequest], model: str, max_chars: int) -> list[str
 
 def _body(item: BatchRequest, model: str, max_chars: int) -> dict[str, Any]:
     turns = build_messages(item.prompt, item.messages, item.system)
-    check_input_size(max_chars, [t.wire() for t in turns])
+    check_input_size(max_chars, {"prompt": item.prompt, "messages": item.messages, "system": item.system})
     request = ChatRequest(
         model=model,
         messages=turns,
