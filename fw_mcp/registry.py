@@ -28,7 +28,16 @@ from enum import StrEnum
 from importlib import import_module
 from typing import Any
 
-__all__ = ["TOOLS", "Capability", "ToolSpec", "get_tool", "instructions", "model_keys", "streamed_tools"]
+__all__ = [
+    "TOOLS",
+    "Capability",
+    "Effect",
+    "ToolSpec",
+    "get_tool",
+    "instructions",
+    "model_keys",
+    "streamed_tools",
+]
 
 
 class Capability(StrEnum):
@@ -41,6 +50,14 @@ class Capability(StrEnum):
     RERANK = "rerank"
 
 
+class Effect(StrEnum):
+    """What a tool changes besides calling a model, for the hints hosts use to ask before a call."""
+
+    READS = "reads"  # changes nothing
+    CREATES = "creates"  # adds something (a batch job and its dataset on the account)
+    DESTROYS = "destroys"  # may replace or end something (overwrite a file, cancel a job)
+
+
 @dataclass(frozen=True)
 class ToolSpec:
     """One tool. `function` is `"module:attribute"`, imported only by `load()` (when serving)."""
@@ -51,7 +68,7 @@ class ToolSpec:
     capability: Capability
     streamed: bool
     summary: str
-    writes_files: bool = False  # may write into the output folder: hosts are not told it is read-only
+    effect: Effect = Effect.READS  # what hosts are told through the read-only / destructive hints
 
     def load(self) -> Callable[..., Any]:
         """The tool's function (imports its module, and with it the MCP SDK)."""
@@ -103,7 +120,7 @@ TOOLS: tuple[ToolSpec, ...] = (
         capability=Capability.EMBEDDINGS,
         streamed=False,
         summary="embedding vectors for texts (optionally written to a file in the output folder)",
-        writes_files=True,
+        effect=Effect.DESTROYS,  # writes into the output folder, replacing a file when `overwrite` says so
     ),
     ToolSpec(
         name="rerank",
@@ -130,6 +147,7 @@ TOOLS: tuple[ToolSpec, ...] = (
         capability=Capability.TEXT,
         streamed=False,
         summary="many chat requests run on Fireworks' batch engine at half the price (results within 24 h)",
+        effect=Effect.CREATES,
     ),
     ToolSpec(
         name="batch_status",
@@ -154,6 +172,7 @@ TOOLS: tuple[ToolSpec, ...] = (
         capability=Capability.TEXT,
         streamed=False,
         summary="cancel a batch job",
+        effect=Effect.DESTROYS,
     ),
     ToolSpec(
         name="batch_list",

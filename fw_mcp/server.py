@@ -25,7 +25,7 @@ from fw_mcp.calls import CALL_WATCH, CallWatch
 from fw_mcp.files.cache import EmbeddingCache
 from fw_mcp.fireworks.client import FireworksClient, create_http_client
 from fw_mcp.prompts import register_prompts
-from fw_mcp.registry import get_tool, instructions
+from fw_mcp.registry import Effect, get_tool, instructions
 from fw_mcp.resources import register_resources
 from fw_mcp.settings import Settings
 from fw_mcp.spend.budget import Spend
@@ -220,10 +220,14 @@ def build_server(
 
 
 def _tool(name: str, fn: Callable[..., Any]) -> Tool:
-    """The SDK's Tool for one of ours: upstream calls (read-only unless the tool may write a file into
-    the output folder, possibly replacing one when asked), text arguments never JSON-decoded."""
-    writes = get_tool(name).writes_files
-    annotations = ToolAnnotations(read_only_hint=not writes, destructive_hint=writes, open_world_hint=True)
+    """The SDK's Tool for one of ours: upstream calls, hinted by what the tool changes (its registry
+    `effect`), text arguments never JSON-decoded."""
+    effect = get_tool(name).effect
+    annotations = ToolAnnotations(
+        read_only_hint=effect is Effect.READS,
+        destructive_hint=effect is Effect.DESTROYS,
+        open_world_hint=True,
+    )
     # Dedented: a docstring's indentation would reach the model as leading spaces.
     description = inspect.cleandoc(fn.__doc__ or "")
     tool = Tool.from_function(fn, name=name, description=description, annotations=annotations)

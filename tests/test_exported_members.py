@@ -83,6 +83,7 @@ PUBLIC: dict[str, list[str]] = {
     "fw_mcp.registry": [
         "TOOLS",
         "Capability",
+        "Effect",
         "ToolSpec",
         "get_tool",
         "instructions",
