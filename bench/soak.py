@@ -5,7 +5,7 @@
 The server is `fw-mcp serve --transport http` (one process, default settings, a token per client)
 on loopback, against the simulator. First the normal clients alone, for `--baseline` seconds; then
 the same clients with attackers among them (50 clients in all by default), each attacker looping on
-one attack of issue 14 that does not depend on schema validation:
+one attack of issue 14:
 
     silent        connections that never send a byte (plus bursts over [http] max_pending_connections)
     dribble_head  a header line a second, never a complete request head
@@ -14,6 +14,12 @@ one attack of issue 14 that does not depend on schema validation:
     sessions      a token opening sessions as fast as it can
     bad_json      bodies nested 100,000 deep, with 4,400-digit numbers, with lone surrogates
     oversized     a Content-Length over [http] max_body_bytes
+
+and the schema and answer attacks of bench/soak_schemas.py (`extract_json` and `call_with_tools`
+with a backtracking `pattern` on an answer and on tool-call arguments, a 2**20-path `$ref` chain,
+`uniqueItems` over 20,001 objects, a 5,000-entry `type` list, 300,000 violations, an unclosed
+fence, an answer and a tool call's arguments nested 100,000 deep; the simulator is scripted to
+give the hostile answers). Each must end as the answer the e2e tests assert.
 
 Reported: whether any normal call failed, how much longer the slowest normal call waited than the
 slowest one without attackers (bound: 2 s), the server's peak resident memory (bound: 200 MB), and
@@ -32,10 +38,12 @@ from collections import Counter
 from typing import Any
 from urllib.parse import urlsplit
 
-from bench.common import SIM_CMD, SimProcess, median, ms, proc_status, quantile, reset_peak
+from bench.common import SIM_CMD, SimProcess, cpu_seconds, median, ms, proc_status, quantile, reset_peak
 from bench.http_load import TOKEN, HttpServer, RawConnection, call_chat
+from bench.soak_schemas import HOSTILE, call_tool, script_entries
 
-ATTACKS = ("silent", "dribble_head", "dribble_body", "drop_call", "sessions", "bad_json", "oversized")
+TRANSPORT = ("silent", "dribble_head", "dribble_body", "drop_call", "sessions", "bad_json", "oversized")
+ATTACKS = TRANSPORT + tuple(HOSTILE)
 LEGACY = "2025-11-25"
 INIT = {
     "jsonrpc": "2.0",
@@ -67,12 +75,13 @@ class Attacker:
         parts = urlsplit(url)
         self.url, self.host, self.port = url, parts.hostname or "127.0.0.1", parts.port or 80
         self.kind, self.token, self.stop_at, self.seen = kind, token, stop_at, seen
+        self.calls = 0
 
     def left(self) -> float:
         return max(0.0, self.stop_at - time.perf_counter())
 
     async def run(self) -> None:
-        attack = getattr(self, self.kind)
+        attack = getattr(self, self.kind) if self.kind in TRANSPORT else self.hostile
         while self.left() > 0:
             try:
                 await asyncio.wait_for(attack(), timeout=self.left() + 0.1)
@@ -87,6 +96,19 @@ class Attacker:
         while chunk := await reader.read(65536):
             data += chunk
         return data
+
+    async def hostile(self) -> None:
+        """One hostile extract_json / call_with_tools call; counts whether it ended as expected."""
+        attack, conn = HOSTILE[self.kind], RawConnection(self.url)
+        self.calls += 1
+        try:
+            is_error, text = await call_tool(conn, self.calls, self.token, attack.tool, attack.arguments)
+        finally:
+            await conn.close()
+        if attack.expect in text and is_error == attack.is_error:
+            self.seen[f"{self.kind}: answered as expected"] += 1
+        else:
+            self.seen[f"{self.kind}: unexpected: {text[:160]}"] += 1
 
     async def silent(self) -> None:
         count = 300 if self.seen[f"{self.kind}: burst"] < 3 else 1  # a few bursts over the pending cap
@@ -244,10 +266,13 @@ def summary(latencies: list[float], errors: list[str]) -> dict[str, Any]:
 
 
 async def soak(
-    url: str, pid: int, *, clients: int, attackers: int, seconds: float, baseline: float
+    sim: SimProcess, url: str, pid: int, *, clients: int, attackers: int, seconds: float, baseline: float
 ) -> dict[str, Any]:
     normal = [TOKEN.format(i=i) for i in range(clients - attackers)]
+    cpu0, own0 = cpu_seconds(pid), time.process_time()
     alone = summary(*await normal_clients(url, normal, baseline))
+    cpu_alone, own_alone = cpu_seconds(pid) - cpu0, time.process_time() - own0
+    await asyncio.to_thread(sim.control, "script", script_entries(HOSTILE))
     fds_before, rss_before = fds(pid), proc_status(pid)["VmRSS"]
     peak_reset = reset_peak(pid)
     seen: Counter[str] = Counter()
@@ -256,9 +281,11 @@ async def soak(
         Attacker(url, ATTACKS[i % len(ATTACKS)], TOKEN.format(i=clients - attackers + i), stop_at, seen)
         for i in range(attackers)
     ]
+    cpu0, own0 = cpu_seconds(pid), time.process_time()
     attacks = [asyncio.ensure_future(attacker.run()) for attacker in crew]
     latencies, errors = await normal_clients(url, normal, seconds)
     await asyncio.gather(*attacks)
+    cpu_attack, own_attack = cpu_seconds(pid) - cpu0, time.process_time() - own0
     under_attack = summary(latencies, errors)
     peak = proc_status(pid)["VmHWM"]
     settle_until = time.monotonic() + 30  # [http] request_timeout (10 s) closes what is left
@@ -274,6 +301,14 @@ async def soak(
         "baseline_seconds": baseline,
         "normal_alone": alone,
         "normal_under_attack": under_attack,
+        "server_cpu_share_alone_under_attack": [
+            round(cpu_alone / baseline, 2),
+            round(cpu_attack / seconds, 2),
+        ],
+        "load_generator_cpu_share_alone_under_attack": [
+            round(own_alone / baseline, 2),
+            round(own_attack / seconds, 2),
+        ],
         "slowest_call_excess_s": round(excess, 3),
         "no_normal_call_failed": under_attack["failed"] == 0,
         "excess_within_2s": excess <= MAX_EXCESS_S,
@@ -304,6 +339,7 @@ def main(argv: list[str] | None = None) -> int:
         assert server.proc is not None
         report = asyncio.run(
             soak(
+                sim,
                 server.url,
                 server.proc.pid,
                 clients=args.clients,
