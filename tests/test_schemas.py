@@ -7,6 +7,8 @@ import threading
 from typing import Any
 
 import anyio
+import anyio.lowlevel
+import anyio.to_thread
 import mcp
 import pytest
 
@@ -142,3 +144,31 @@ def test_json_depth_is_counted_without_recursion() -> None:
     assert jsondepth.depth_of([1, [2, [3]], {"a": {"b": []}}]) == 4
     with pytest.raises(ValueError):
         jsondepth.loads("[1,", 100)
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+async def test_schema_checks_run_at_most_validation_workers_at_once(workers: int) -> None:
+    """Checks hold the GIL: beyond `validation_workers` they queue instead of starving the loop."""
+    lim = limits(validation_workers=workers)
+    lock = threading.Lock()
+    running, most = [0], [0]
+    release, full = threading.Event(), threading.Event()
+
+    def check() -> None:
+        with lock:
+            running[0] += 1
+            most[0] = max(most[0], running[0])
+            if running[0] >= workers:
+                full.set()
+        release.wait(10)
+        with lock:
+            running[0] -= 1
+
+    async with anyio.create_task_group() as tg:
+        for _ in range(4):
+            tg.start_soon(bounded, lim, "schema", check)
+        assert await anyio.to_thread.run_sync(full.wait, 10)
+        for _ in range(50):  # give a wrongly admitted extra check every chance to start
+            await anyio.lowlevel.checkpoint()
+        release.set()
+    assert most[0] == workers

@@ -43,11 +43,24 @@ async def bounded(limits: LimitsSection, argument: str, fn: Callable[..., _T], *
             return fn(*args)
 
     try:
-        return await anyio.to_thread.run_sync(run, abandon_on_cancel=True)
+        return await anyio.to_thread.run_sync(run, abandon_on_cancel=True, limiter=_workers(limits))
     except BudgetExceeded as exc:
         raise InvalidArgument(argument, exc.describe()) from None
     finally:
         cancelled.set()
+
+
+def _workers(limits: LimitsSection) -> anyio.CapacityLimiter:
+    """The process-wide limiter of schema workers. Validation holds the GIL, so every extra worker
+    takes CPU from the event loop that serves every other call; past the limit, checks queue."""
+    global _WORKERS
+    if _WORKERS is None:
+        _WORKERS = anyio.CapacityLimiter(limits.validation_workers)
+    _WORKERS.total_tokens = limits.validation_workers
+    return _WORKERS
+
+
+_WORKERS: anyio.CapacityLimiter | None = None
 
 
 async def compile_schema(schema: dict[str, Any], argument: str, limits: LimitsSection) -> Any:
