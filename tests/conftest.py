@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from fw_mcp.settings import Settings, load_settings
+from tests.http.oauth_issuer import Issuer
 
 if TYPE_CHECKING:
     from fw_mcp.simulator import SimulatorServer
@@ -74,3 +75,13 @@ INITIALIZE = {
         "clientInfo": {"name": "t", "version": "1"},
     },
 }
+
+
+@pytest.fixture(scope="module")
+def issuer() -> Iterator[Issuer]:
+    """An OpenID issuer on loopback, for the OAuth tests (tests/http/oauth_issuer.py)."""
+    idp = Issuer()
+    idp.thread.start()
+    yield idp
+    idp.httpd.shutdown()
+    idp.httpd.server_close()

@@ -18,7 +18,7 @@ from tests.http.helpers import (
     texts,
     write_config,
 )
-from tests.http.test_oauth import RESOURCE, SCOPE, Issuer
+from tests.http.oauth_issuer import RESOURCE, SCOPE, Issuer
 
 
 @pytest.fixture(scope="module")
@@ -67,15 +67,6 @@ async def test_each_user_has_their_own_budget(team: HttpServer, simulator: Simul
     assert refused.is_error and "user bob's daily budget of $0.0001" in texts(refused)[0]
     assert not answered.is_error
     assert len(simulator.sim.requests) == 1
-
-
-@pytest.fixture(scope="module")
-def issuer() -> Iterator[Issuer]:
-    idp = Issuer()
-    idp.thread.start()
-    yield idp
-    idp.httpd.shutdown()
-    idp.httpd.server_close()
 
 
 @pytest.fixture(scope="module")

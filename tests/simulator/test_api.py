@@ -7,18 +7,12 @@ SDK's docstrings (shared/reference/fireworks-api.md, "Reasoning, per model").
 
 from __future__ import annotations
 
-import ssl
-from collections.abc import AsyncIterator, Iterator
 from typing import Any, get_type_hints
 
 import httpx2
 import pytest
 
-from fw_mcp.simulator import Simulator, SimulatorServer
-
 PREFIX = "accounts/fireworks/models/"
-KEY = "fw-test-key"
-TLS = ssl.create_default_context()
 TOOL = {"type": "function", "function": {"name": "f", "parameters": {"type": "object", "properties": {}}}}
 
 # One valid value for every field the SDK declares (besides model and messages).
@@ -68,26 +62,6 @@ SAMPLES: dict[str, Any] = {
     "typical_p": 0.9,
     "user": "someone",
 }
-
-
-@pytest.fixture(scope="module")
-def server() -> Iterator[SimulatorServer]:
-    with SimulatorServer() as srv:
-        yield srv
-
-
-@pytest.fixture(autouse=True)
-def fresh(server: SimulatorServer) -> Iterator[Simulator]:
-    server.sim.reset()
-    yield server.sim
-    server.sim.reset()
-
-
-@pytest.fixture
-async def client(server: SimulatorServer) -> AsyncIterator[httpx2.AsyncClient]:
-    headers = {"authorization": f"Bearer {KEY}"}
-    async with httpx2.AsyncClient(verify=TLS, base_url=server.base_url, headers=headers, timeout=10) as c:
-        yield c
 
 
 def chat(model: str = "deepseek-v3p1", **fields: Any) -> dict[str, Any]:

@@ -8,8 +8,7 @@ objects without validation); the SDK's client is used as well, as an application
 from __future__ import annotations
 
 import json
-import ssl
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx2
@@ -20,10 +19,9 @@ from pydantic import BaseModel
 
 from fw_mcp.simulator import Simulator, SimulatorServer
 from fw_mcp.simulator.errors import ERROR_VECTORS
+from tests.simulator.conftest import KEY
 
 PREFIX = "accounts/fireworks/models/"
-KEY = "fw-test-key"
-TLS = ssl.create_default_context()
 # What Fireworks sends beyond OpenAI's types: reasoning text, and the usage's cached-token details.
 EXTENSIONS = {"reasoning_content"}
 WEATHER = {
@@ -75,24 +73,10 @@ BODIES = {
 }
 
 
-@pytest.fixture(scope="module")
-def server() -> Iterator[SimulatorServer]:
-    with SimulatorServer() as srv:
-        yield srv
-
-
-@pytest.fixture(autouse=True)
-def fresh(server: SimulatorServer) -> Iterator[Simulator]:
-    server.sim.reset()
-    yield server.sim
-    server.sim.reset()
-
-
 @pytest.fixture
-async def raw(server: SimulatorServer) -> AsyncIterator[httpx2.AsyncClient]:
-    headers = {"authorization": f"Bearer {KEY}"}
-    async with httpx2.AsyncClient(verify=TLS, base_url=server.base_url, headers=headers, timeout=10) as c:
-        yield c
+async def raw(client: httpx2.AsyncClient) -> httpx2.AsyncClient:
+    """The keyed raw client, beside the SDK client."""
+    return client
 
 
 @pytest.fixture

@@ -7,11 +7,9 @@ import base64
 import io
 import json
 import os
-import ssl
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -23,10 +21,10 @@ from fw_mcp.simulator import Simulator, SimulatorServer, create_app
 from fw_mcp.simulator.catalogue import MODELS, NON_CHAT
 from fw_mcp.simulator.errors import ERROR_VECTORS
 from fw_mcp.simulator.schema_gen import instance_for
+from tests.simulator.conftest import KEY, TLS
 
 MODEL = "accounts/fireworks/models/deepseek-v3p1"
-KEY = "fw-test-key"
-VECTORS = Path(__file__).parent / "vectors"
+VECTORS = Path(__file__).parents[1] / "vectors"
 # chat_stream_basic.sse from the shared wire vectors, byte for byte (shared/ is not in the repo).
 BASIC_SSE = (
     "".join(
@@ -63,9 +61,6 @@ BASIC_SSE = (
     + "data: [DONE]\n\n"
 )
 
-# One TLS context for every client: building one per client costs ~0.1 s, and all traffic is
-# plain HTTP on loopback anyway.
-TLS = ssl.create_default_context()
 
 WEATHER_TOOL = {
     "type": "function",
@@ -89,26 +84,6 @@ TIME_TOOL = {
 
 
 # -- fixtures and helpers -------------------------------------------------------------------
-@pytest.fixture(scope="module")
-def server() -> Iterator[SimulatorServer]:
-    with SimulatorServer() as srv:
-        yield srv
-
-
-@pytest.fixture(autouse=True)
-def fresh(server: SimulatorServer) -> Iterator[Simulator]:
-    server.sim.reset()
-    yield server.sim
-    server.sim.reset()
-
-
-@pytest.fixture
-async def client(server: SimulatorServer) -> AsyncIterator[httpx2.AsyncClient]:
-    headers = {"authorization": f"Bearer {KEY}"}
-    async with httpx2.AsyncClient(verify=TLS, base_url=server.base_url, headers=headers, timeout=10) as c:
-        yield c
-
-
 def chat(text: str = "Hello there, how are you?", **fields: Any) -> dict[str, Any]:
     return {"model": MODEL, "messages": [{"role": "user", "content": text}], **fields}
 
