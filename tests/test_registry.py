@@ -110,3 +110,24 @@ def test_settings_and_the_registry_import_neither_the_mcp_sdk_nor_a_tool() -> No
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)
     assert json.loads(done.stdout) == []
+
+
+def test_doctor_warns_when_embedding_and_rerank_defaults_are_unlisted_but_fails_a_missing_chat_model() -> (
+    None
+):
+    """`GET /models` may list only chat models: an unlisted embedder is a warning with a probe to run."""
+    settings = make_settings("http://127.0.0.1:9/inference/v1")
+    unlisted = {Capability.EMBEDDINGS, Capability.RERANK, Capability.TEXT}
+    raw = [
+        {"id": settings.resolve_model(None, t.model_key), "supports_chat": True, "supports_tools": True}
+        for t in TOOLS
+        if t.model_key is not None and t.capability not in unlisted
+    ]
+    checks = {c.name: c for c in check_models(settings, build_catalogue(raw, settings))}
+    for tool in (t for t in TOOLS if t.capability in (Capability.EMBEDDINGS, Capability.RERANK)):
+        check = checks[f"model {tool.name}"]
+        assert check.status is Status.WARN, check
+        probe = "embed --arg texts=" if tool.capability is Capability.EMBEDDINGS else "rerank --arg query="
+        assert f"`fw-mcp call {probe}" in check.fix and f"[models] {tool.model_key}" in check.fix
+    chat = next(t for t in TOOLS if t.capability is Capability.TEXT and t.model_key is not None)
+    assert checks[f"model {chat.name}"].status is Status.FAIL

@@ -236,12 +236,25 @@ _LACKS = {
 }
 
 
+# `GET /models` is the OpenAI-style list of chat models; whether it names embedding and rerank
+# models is not documented, so their absence is a warning, not a failure.
+_MAY_BE_UNLISTED = frozenset({Capability.EMBEDDINGS, Capability.RERANK})
+_PROBES = {
+    Capability.EMBEDDINGS: "embed --arg texts=hello",
+    Capability.RERANK: "rerank --arg query=hi --arg documents='[\"hi\"]'",
+}
+
+
 def _check_default(tool: ToolSpec, model: str, catalogue: Catalogue) -> Check:
     name = f"model {tool.name}"
     entry = catalogue.find(model)
     fix = (
         f"Pick one from `fw-mcp models` and set [models] {tool.model_key} in your config file ({ENV_CONFIG})."
     )
+    if entry is None and tool.capability in _MAY_BE_UNLISTED:
+        detail = f"{model} is not in this key's model list, which may leave out {tool.capability} models"
+        probe = _PROBES[tool.capability]
+        return Check(name, Status.WARN, detail, f"Try it: `fw-mcp call {probe}`; if it fails, {fix}")
     if entry is None:
         return Check(name, Status.FAIL, f"{model} is not in this key's model list", fix)
     if entry.supports(tool.capability) is False:
