@@ -91,8 +91,12 @@ class Spend:
             self._store = open_store(self.budget)
         return self._store
 
-    def ceiling(self, model: str, prompt_tokens: int, max_tokens: int | None) -> Cost | None:
-        return self.prices.ceiling(model, prompt_tokens, max_tokens or DEFAULT_MAX_TOKENS)
+    def ceiling(
+        self, model: str, prompt_tokens: int, max_tokens: int | None, *, batch: bool = False
+    ) -> Cost | None:
+        """The most a request can cost; `max_tokens` None is the API's default, 0 is no output at all."""
+        out = DEFAULT_MAX_TOKENS if max_tokens is None else max_tokens
+        return self.prices.ceiling(model, prompt_tokens, out, batch=batch)
 
     def _checks(self, user: str, now: datetime) -> tuple[list[Scope], list[Check]]:
         scopes = scopes_for(now, user)
@@ -105,9 +109,17 @@ class Spend:
         return scopes, checks
 
     async def reserve(
-        self, *, tool: str, user: str, model: str, prompt_tokens: int, max_tokens: int | None, ttl: float
+        self,
+        *,
+        tool: str,
+        user: str,
+        model: str,
+        prompt_tokens: int,
+        max_tokens: int | None,
+        ttl: float,
+        batch: bool = False,
     ) -> Hold:
-        """Hold the call's maximum cost under every limit that applies to it.
+        """Hold the call's maximum cost under every limit that applies to it (`batch`: at batch prices).
 
         Raises:
             BudgetExceeded: a limit would be crossed, or the model has no price while a limit is set.
@@ -116,7 +128,7 @@ class Spend:
         scopes, checks = self._checks(user, datetime.now(UTC))
         if not checks or self.store is None:
             return Hold(None, user, tool)
-        ceiling = self.ceiling(model, prompt_tokens, max_tokens)
+        ceiling = self.ceiling(model, prompt_tokens, max_tokens, batch=batch)
         if ceiling is None:
             short = model.removeprefix(MODEL_PREFIX).partition("#")[0]
             raise BudgetExceeded(

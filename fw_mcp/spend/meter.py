@@ -1,39 +1,43 @@
 """One tool call's upstream requests, metered: budget hold, span, fallback models, settled cost.
 
 Knows neither MCP nor HTTP: the caller hands in `send(model)`, which makes one Fireworks request
-(retries included) for that model and returns its Completion.
+(retries included) for that model and returns its Completion. Other operations (embeddings, rerank)
+use `measure`, or `reserve` then `complete` when a call holds all its requests before sending any.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Awaitable, Callable, Iterator
-from contextlib import contextmanager
-from contextvars import ContextVar
-from dataclasses import dataclass, field
-from typing import Any
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass
+from typing import Any, TypeVar
 
 import anyio
 
 from fw_mcp.errors import DeadlineExceeded, FireworksHTTPError, StreamInterrupted
 from fw_mcp.fireworks.stream import Completion
+from fw_mcp.spend.account import Account, accounting, current_account
 from fw_mcp.spend.budget import Hold, Spend
-from fw_mcp.spend.prices import Cost, Tokens, format_usd, no_price_note
+from fw_mcp.spend.prices import Cost, Tokens
 from fw_mcp.telemetry import FireworksSpan, fireworks_span
 
 __all__ = [
     "Account",
+    "Answered",
     "Meter",
     "Request",
     "accounting",
     "current_account",
     "estimate_prompt_tokens",
+    "estimate_text_tokens",
     "fallback_reason",
 ]
 
 logger = logging.getLogger(__name__)
+T = TypeVar("T")
 _MESSAGE_OVERHEAD = 16  # tokens a chat template adds around each message, at most
+_TEXT_OVERHEAD = 8  # special tokens an embeddings or rerank model adds around each text, at most
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +72,23 @@ def estimate_prompt_tokens(request: Request, image_tokens: int) -> int:
     return total
 
 
+def estimate_text_tokens(texts: Iterable[str], overhead: int = _TEXT_OVERHEAD) -> int:
+    """An upper bound for texts sent to embed or rerank: their UTF-8 bytes, plus `overhead` each."""
+    return sum(len(text.encode()) + overhead for text in texts)
+
+
+@dataclass(frozen=True, slots=True)
+class Answered:
+    """What an answer says about its cost: the model it is priced and counted as, and its tokens;
+    the rest is for the request's span."""
+
+    model: str
+    tokens: Tokens
+    response_model: str = ""
+    finish_reason: str | None = None
+    text: str | None = None
+
+
 def fallback_reason(error: Exception) -> str | None:
     """Why another model may answer instead: not deployed, load shed, or out of capacity; else None."""
     if not isinstance(error, FireworksHTTPError):
@@ -79,69 +100,6 @@ def fallback_reason(error: Exception) -> str | None:
     if "capacity" in error.message.lower() and not error.is_rate_limit:
         return f"HTTP {error.status_code}: out of capacity"
     return None
-
-
-@dataclass
-class Account:
-    """What one tool call spent across its upstream requests, and which model answered and why."""
-
-    tool: str = ""
-    nanos: int = 0
-    as_of: str | None = None
-    unpriced: list[str] = field(default_factory=list)
-    requested: str | None = None
-    answered: str | None = None
-    fallbacks: list[str] = field(default_factory=list)
-    calls: int = 0
-
-    def add(self, model: str, cost: Cost | None) -> None:
-        self.calls += 1
-        if cost is None:
-            if model not in self.unpriced:
-                self.unpriced.append(model)
-            return
-        self.nanos += cost.nanos
-        self.as_of = min(self.as_of or cost.prices_as_of, cost.prices_as_of)
-
-    def cost(self) -> dict[str, Any] | None:
-        """`{usd, estimated, prices_as_of}`; None when any request was unpriced (no partial sums)."""
-        if self.unpriced or self.as_of is None:
-            return None
-        return Cost(self.nanos, self.as_of).as_dict()
-
-    def cost_text(self) -> str | None:
-        return None if self.cost() is None else f"~{format_usd(self.nanos)} (est.)"
-
-    def notes(self) -> list[str]:
-        notes = [no_price_note(m) for m in self.unpriced]
-        if self.fallbacks and self.answered:
-            notes.append(
-                f"Note: {self.answered} answered instead of {self.requested} ({'; '.join(self.fallbacks)})."
-            )
-        return notes
-
-    def fallback(self) -> dict[str, Any] | None:
-        if not self.fallbacks:
-            return None
-        return {"requested": self.requested, "answered": self.answered, "reasons": list(self.fallbacks)}
-
-
-_current: ContextVar[Account | None] = ContextVar("fw_mcp_account", default=None)
-
-
-@contextmanager
-def accounting(tool: str) -> Iterator[Account]:
-    """The account of the tool call running in this block: meters add to it, results read it."""
-    account = Account(tool=tool)
-    token = _current.set(account)
-    try:
-        yield account
-    finally:
-        _current.reset(token)
-
-
-def current_account() -> Account | None:
-    return _current.get()
 
 
 class Meter:
@@ -197,37 +155,96 @@ class Meter:
         attempts: Callable[[], int | None],
     ) -> Completion:
         prompt = estimate_prompt_tokens(request, self.spend.budget.image_tokens)
-        hold = await self.spend.reserve(
+        return await self.measure(
+            request.operation,
+            model,
+            prompt,
+            lambda: send(model),
+            lambda completion: _answered(completion, model),
+            max_tokens=request.max_tokens,
+            messages=request.messages,
+            attempts=attempts,
+        )
+
+    async def measure(
+        self,
+        operation: str,
+        model: str,
+        prompt_tokens: int,
+        send: Callable[[], Awaitable[T]],
+        answered: Callable[[T], Answered],
+        *,
+        max_tokens: int | None = 0,
+        messages: list[dict[str, Any]] | None = None,
+        attempts: Callable[[], int | None] = lambda: None,
+    ) -> T:
+        """One upstream request of any operation, metered: `reserve`, then `complete`."""
+        hold = await self.reserve(model, prompt_tokens, max_tokens)
+        return await self.complete(
+            hold,
+            operation,
+            model,
+            send,
+            answered,
+            max_tokens=max_tokens,
+            messages=messages,
+            attempts=attempts,
+        )
+
+    async def reserve(self, model: str, prompt_tokens: int, max_tokens: int | None = 0) -> Hold:
+        """Hold a request's maximum cost: `prompt_tokens` plus `max_tokens` of output (0 for embeddings
+        and rerank, None for the API's default). A call of several requests reserves them all before
+        sending any, so a refusal comes before anything is sent.
+
+        Raises:
+            BudgetExceeded, SpendStoreUnavailable: as `Spend.reserve`.
+        """
+        return await self.spend.reserve(
             tool=self.tool,
             user=self.user,
             model=model,
-            prompt_tokens=prompt,
-            max_tokens=request.max_tokens,
+            prompt_tokens=prompt_tokens,
+            max_tokens=max_tokens,
             ttl=self.ttl(),
         )
+
+    async def release(self, hold: Hold) -> None:
+        """Drop a hold whose request will not be sent."""
+        with anyio.CancelScope(shield=True):
+            await self.spend.release(hold)
+
+    async def complete(
+        self,
+        hold: Hold,
+        operation: str,
+        model: str,
+        send: Callable[[], Awaitable[T]],
+        answered: Callable[[T], Answered],
+        *,
+        max_tokens: int | None = 0,
+        messages: list[dict[str, Any]] | None = None,
+        attempts: Callable[[], int | None] = lambda: None,
+    ) -> T:
+        """Send a held request inside its span, then settle what `answered` reads from the answer into
+        the call's account; on failure or cancellation the hold is released."""
         with fireworks_span(
-            request.operation,
-            model=model,
-            base_url=self.base_url,
-            max_tokens=request.max_tokens,
-            messages=request.messages,
+            operation, model=model, base_url=self.base_url, max_tokens=max_tokens or None, messages=messages
         ) as span:
             try:
-                completion = await send(model)
+                result = await send()
             except (StreamInterrupted, DeadlineExceeded) as exc:
                 with anyio.CancelScope(shield=True):
                     await self._settle_partial(hold, model, exc.partial, span)
                 raise
             except BaseException:
-                with anyio.CancelScope(shield=True):
-                    await self.spend.release(hold)
+                await self.release(hold)
                 raise
-            answered = completion.model or model
+            got = answered(result)
             with anyio.CancelScope(shield=True):
-                cost = await self.spend.settle(hold, answered, _tokens(completion))
-            self.account.add(answered, cost)
-            _annotate(span, completion, cost, attempts())
-            return completion
+                cost = await self.spend.settle(hold, got.model, got.tokens)
+            self.account.add(got.model, cost)
+            _annotate(span, got, cost, attempts())
+            return result
 
     async def _settle_partial(
         self, hold: Hold, model: str, partial: Completion | None, span: FireworksSpan
@@ -236,26 +253,31 @@ class Meter:
         if partial is None or partial.usage.total_tokens == 0:
             await self.spend.release(hold)
             return
-        answered = partial.model or model
-        cost = await self.spend.settle(hold, answered, _tokens(partial))
-        self.account.add(answered, cost)
-        _annotate(span, partial, cost, None)
+        got = _answered(partial, model)
+        cost = await self.spend.settle(hold, got.model, got.tokens)
+        self.account.add(got.model, cost)
+        _annotate(span, got, cost, None)
 
 
-def _tokens(completion: Completion) -> Tokens:
+def _answered(completion: Completion, model: str) -> Answered:
     u = completion.usage
-    return Tokens(prompt=u.prompt_tokens, cached=u.cached_tokens, completion=u.completion_tokens)
-
-
-def _annotate(span: FireworksSpan, completion: Completion, cost: Cost | None, attempts: int | None) -> None:
-    u = completion.usage
-    span.answered(
-        model=completion.model,
+    return Answered(
+        model=completion.model or model,
+        tokens=Tokens(prompt=u.prompt_tokens, cached=u.cached_tokens, completion=u.completion_tokens),
+        response_model=completion.model,
         finish_reason=completion.finish_reason,
-        input_tokens=u.prompt_tokens,
-        output_tokens=u.completion_tokens,
-        cached_tokens=u.cached_tokens,
+        text=completion.text,
+    )
+
+
+def _annotate(span: FireworksSpan, got: Answered, cost: Cost | None, attempts: int | None) -> None:
+    span.answered(
+        model=got.response_model,
+        finish_reason=got.finish_reason,
+        input_tokens=got.tokens.prompt,
+        output_tokens=got.tokens.completion,
+        cached_tokens=got.tokens.cached,
         attempts=attempts,
         cost_usd=None if cost is None else cost.usd,
-        output_text=completion.text,
+        output_text=got.text,
     )

@@ -72,9 +72,9 @@ class PriceTable:
             amount /= 2
         return Cost(int(amount.to_integral_value(rounding=ROUND_CEILING)), entry.as_of)
 
-    def ceiling(self, model: str, prompt_tokens: int, max_tokens: int) -> Cost | None:
+    def ceiling(self, model: str, prompt_tokens: int, max_tokens: int, *, batch: bool = False) -> Cost | None:
         """The most a call can cost: every prompt token uncached, every allowed output token used."""
-        return self.cost(model, Tokens(prompt=prompt_tokens, completion=max_tokens))
+        return self.cost(model, Tokens(prompt=prompt_tokens, completion=max_tokens), batch=batch)
 
 
 def _full(name: str) -> str:

@@ -21,8 +21,8 @@ from fw_mcp.files.output import check_writable, write_atomic
 from fw_mcp.settings import Settings
 from fw_mcp.tools.arguments import Model
 from fw_mcp.tools.job import tool_errors
-from fw_mcp.tools.results import MODEL_PREFIX, content_blocks
-from fw_mcp.tools.vectors import Embedded, Progress, Upstream
+from fw_mcp.tools.results import MODEL_PREFIX, SpendOut, content_blocks
+from fw_mcp.tools.vectors import Embedded, Progress, Upstream, with_cost
 
 __all__ = ["EmbedResult", "OutputPath", "Overwrite", "TokenUsage", "embed"]
 
@@ -34,7 +34,7 @@ class TokenUsage(BaseModel):
     total_tokens: int = Field(description="Tokens billed.")
 
 
-class EmbedResult(BaseModel):
+class EmbedResult(SpendOut):
     embeddings: list[list[float]] = Field(description="One vector per text, in input order.")
     model: str = Field(description="The Fireworks model id that embedded the texts.")
     dimensions: int = Field(description="Numbers per vector.")
@@ -157,7 +157,7 @@ def _result(got: Embedded, written: str | None) -> CallToolResult:
     }
     if written:
         payload["output_path"] = written
-    account = (
+    account = with_cost(
         f"[model: {got.model.removeprefix(MODEL_PREFIX)} · tokens: {got.total_tokens:,} · "
         f"{got.requests:,} request{'s' if got.requests != 1 else ''}]"
     )

@@ -13,8 +13,8 @@ from fw_mcp.settings import Settings
 from fw_mcp.tools.arguments import Model
 from fw_mcp.tools.embed import TokenUsage
 from fw_mcp.tools.job import tool_errors
-from fw_mcp.tools.results import MODEL_PREFIX, content_blocks
-from fw_mcp.tools.vectors import Upstream
+from fw_mcp.tools.results import MODEL_PREFIX, SpendOut, content_blocks
+from fw_mcp.tools.vectors import Upstream, with_cost
 
 __all__ = ["RerankResult", "rerank"]
 
@@ -27,7 +27,7 @@ class Ranked(BaseModel):
     document: str = Field(description="The document's text.")
 
 
-class RerankResult(BaseModel):
+class RerankResult(SpendOut):
     results: list[Ranked] = Field(description="The documents, most relevant first.")
     model: str = Field(description="The Fireworks reranker model id.")
     usage: TokenUsage
@@ -99,7 +99,7 @@ def _text(payload: dict[str, Any]) -> tuple[str, str]:
         preview = preview if len(preview) <= _PREVIEW else preview[: _PREVIEW - 3] + "..."
         lines.append(f"{rank}. [{r['index']}] {r['score']:.4f}  {preview}")
     usage = payload["usage"]
-    account = (
+    account = with_cost(
         f"[model: {payload['model'].removeprefix(MODEL_PREFIX)} · tokens: {usage['total_tokens']:,} · "
         "[index] is the document's position in `documents`]"
     )

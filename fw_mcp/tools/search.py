@@ -26,9 +26,9 @@ from fw_mcp.files.passages import Passage
 from fw_mcp.settings import ENV_ALLOWED_DIRS, Settings
 from fw_mcp.tools.embed import TokenUsage
 from fw_mcp.tools.job import tool_errors
-from fw_mcp.tools.results import MODEL_PREFIX, cap, content_blocks
+from fw_mcp.tools.results import MODEL_PREFIX, SpendOut, cap, content_blocks
 from fw_mcp.tools.runtime import runtime_of
-from fw_mcp.tools.vectors import Progress, Upstream
+from fw_mcp.tools.vectors import Progress, Upstream, rerank_ceiling, with_cost
 
 __all__ = ["SearchResult", "search"]
 
@@ -47,7 +47,7 @@ class Searched(BaseModel):
     embedded: int = Field(description="Passages sent to be embedded (the others came from the cache).")
 
 
-class SearchResult(BaseModel):
+class SearchResult(SpendOut):
     matches: list[Match] = Field(description="The best passages, most relevant first.")
     searched: Searched
     model: str = Field(description="The embeddings model.")
@@ -103,10 +103,18 @@ async def search(
         return _result(
             query, [], found, 0, model, rerank_model, {"prompt_tokens": 0, "total_tokens": 0}, settings
         )
-    vectors, query_vector, sent, usage = await _embed(ctx, upstream, query, found.passages, model)
     wanted = max(top_k, settings.embeddings.rerank_candidates)
-    nearest = await anyio.to_thread.run_sync(_nearest, query_vector, vectors, wanted)
-    ranked = await upstream.rerank(query, [found.passages[i].text for i in nearest], rerank_model, top_k)
+    # The rerank is held first, so that a call over budget is refused before its embeddings are sent.
+    longest = heapq.nlargest(wanted, (p.text for p in found.passages), key=lambda t: len(t.encode()))
+    hold = await upstream.reserve_rerank(rerank_model, rerank_ceiling(query, longest))
+    try:
+        vectors, query_vector, sent, usage = await _embed(ctx, upstream, query, found.passages, model)
+        nearest = await anyio.to_thread.run_sync(_nearest, query_vector, vectors, wanted)
+    except BaseException:
+        await upstream.meter.release(hold)
+        raise
+    texts = [found.passages[i].text for i in nearest]
+    ranked = await upstream.rerank(query, texts, rerank_model, top_k, hold=hold)
     usage = {k: usage[k] + getattr(ranked.usage, k) for k in usage}
     matches = [
         (found.passages[nearest[r.index]], r.relevance_score)
@@ -190,7 +198,7 @@ def _result(
     blocks = [f"{p.path}:{p.start_line}-{p.end_line} ({s:.3f})\n{p.text}" for p, s in matches]
     if not matches:
         blocks.append(f"No passages to search for {query!r}: no readable text files were found in `paths`.")
-    account = (
+    account = with_cost(
         f"[model: {model.removeprefix(MODEL_PREFIX)} + {rerank_model.removeprefix(MODEL_PREFIX)} · searched "
         f"{found.files:,} files, {len(found.passages):,} passages ({sent:,} embedded, the rest from the cache) "
         f"· tokens: {usage['total_tokens']:,}]"

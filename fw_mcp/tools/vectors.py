@@ -21,13 +21,34 @@ from fw_mcp.errors import FireworksError, FireworksTransportError, FwMcpError
 from fw_mcp.fireworks.client import CallOptions
 from fw_mcp.fireworks.events import ClientEvent
 from fw_mcp.fireworks.wire import EmbeddingsRequest, EmbeddingsResponse, RerankRequest, RerankResponse
+from fw_mcp.spend.budget import Hold
+from fw_mcp.spend.meter import Account, Answered, Meter, current_account, estimate_text_tokens
+from fw_mcp.spend.prices import Tokens
 from fw_mcp.tools.progress import describe_event
-from fw_mcp.tools.runtime import api_key_of, runtime_of
+from fw_mcp.tools.runtime import api_key_of, identity_of, runtime_of
 
-__all__ = ["Embedded", "Progress", "Upstream"]
+__all__ = ["Embedded", "Progress", "Upstream", "rerank_ceiling", "with_cost"]
 
 logger = logging.getLogger(__name__)
 _STATUS_STEP = 1e-6  # a status message (retrying, waiting) moves progress on without counting texts
+_HOLD_GRACE = 60.0  # a hold outlives its call's deadline by this much, then expires (a crashed process)
+_PAIR_OVERHEAD = 128  # tokens a reranker's template adds around each query-document pair, at most
+
+
+def rerank_ceiling(query: str, documents: Sequence[str]) -> int:
+    """An upper bound of a rerank request's prompt tokens: the query is read once per document."""
+    return estimate_text_tokens(documents, _PAIR_OVERHEAD) + len(query.encode()) * len(documents)
+
+
+def with_cost(line: str) -> str:
+    """An account line `[...]` with the running call's cost in it, after any note (no price, ...)."""
+    account = current_account()
+    if account is None:
+        return line
+    spent = account.cost_text()
+    if spent and line.endswith("]"):
+        line = f"{line[:-1]} · cost: {spent}]"
+    return "\n".join([*account.notes(), line])
 
 
 class Progress:
@@ -90,6 +111,16 @@ class Upstream:
         self._client = runtime.client
         self._api_key = api_key_of(ctx)
         self.deadline = anyio.current_time() + self.settings.timeouts.total
+        account = current_account() or Account()
+        self.meter = Meter(  # every request is metered, as chat's are (fw_mcp.spend.meter)
+            runtime.spend,
+            tool=account.tool,
+            user=identity_of(ctx) or "",
+            fallbacks=[],  # another embeddings model's vectors would not compare with these
+            base_url=self.settings.base_url,
+            ttl=lambda: max(self.deadline - anyio.current_time(), 0.0) + _HOLD_GRACE,
+            account=account,
+        )
 
     def _options(self, progress: Progress | None) -> CallOptions:
         on_event = progress.event if progress is not None else None
@@ -105,21 +136,30 @@ class Upstream:
         progress: Progress | None = None,
     ) -> Embedded:
         """Vectors for `texts`, in order, from as many concurrent requests as the batch size needs.
+        Every request's maximum cost is held before any is sent; each settles its own.
 
         Raises:
             FireworksError: a request failed (after its retries); nothing partial is returned.
+            BudgetExceeded: the requests could cross a spend limit (nothing was sent).
         """
         size = self.settings.embeddings.batch_size
         batches = [list(texts[at : at + size]) for at in range(0, len(texts), size)]
         out = Embedded([[] for _ in texts], model, requests=len(batches))
         failures: list[tuple[int, FwMcpError]] = []
+        holds = await self._reserve_all(model, [estimate_text_tokens(b) for b in batches])
 
         options = self._options(progress)
 
         async def run(number: int, batch: list[str], scope: anyio.CancelScope) -> None:
             request = EmbeddingsRequest(input=batch, model=model, dimensions=dimensions, normalize=normalize)
             try:
-                answer = await self._client.embeddings(request, options=options)
+                answer = await self.meter.complete(
+                    holds[number],
+                    "embeddings",
+                    model,
+                    lambda: self._client.embeddings(request, options=options),
+                    lambda got: _answered(got.model, got.usage.prompt_tokens, model),
+                )
                 _place(out, answer, number * size, len(batch), self.settings.base_url)
             except FwMcpError as exc:
                 failures.append((number, exc))
@@ -136,23 +176,54 @@ class Upstream:
             raise _batch_failed(error, number, len(batches), size, len(texts))
         return out
 
+    async def _reserve_all(self, model: str, prompts: list[int]) -> list[Hold]:
+        """One hold per request, all before any is sent; a refusal drops the ones already made."""
+        holds: list[Hold] = []
+        try:
+            for prompt in prompts:
+                holds.append(await self.meter.reserve(model, prompt))
+        except BaseException:
+            for hold in holds:
+                await self.meter.release(hold)
+            raise
+        return holds
+
+    async def reserve_rerank(self, model: str, prompt_tokens: int) -> Hold:
+        """Hold a rerank's maximum cost ahead of other requests (search: before its embeddings)."""
+        return await self.meter.reserve(model, prompt_tokens)
+
     async def rerank(
-        self, query: str, documents: Sequence[str], model: str, top_n: int | None
+        self, query: str, documents: Sequence[str], model: str, top_n: int | None, hold: Hold | None = None
     ) -> RerankResponse:
-        """Documents ordered by relevance to `query`, best first (one request).
+        """Documents ordered by relevance to `query`, best first (one request), metered; `hold` is its
+        reservation when one was made ahead (see `reserve_rerank`).
 
         Raises:
             FireworksError: the request failed (after its retries), or the answer was malformed.
+            BudgetExceeded: the request could cross a spend limit (nothing was sent).
         """
         request = RerankRequest(
             model=model, query=query, documents=list(documents), top_n=top_n, return_documents=False
         )
-        answer = await self._client.rerank(request, options=self._options(None))
+        if hold is None:
+            hold = await self.meter.reserve(model, rerank_ceiling(query, documents))
+        answer = await self.meter.complete(
+            hold,
+            "rerank",
+            model,
+            lambda: self._client.rerank(request, options=self._options(None)),
+            lambda got: _answered(got.model, got.usage.prompt_tokens, model),
+        )
         if any(not 0 <= r.index < len(documents) for r in answer.data):
             raise FireworksTransportError(
                 "the rerank answer named a document that was not sent", self.settings.base_url
             )
         return answer
+
+
+def _answered(response_model: str, prompt_tokens: int, model: str) -> Answered:
+    """Embeddings and rerank bill input tokens only, priced as the model asked for (the one held)."""
+    return Answered(model=model, tokens=Tokens(prompt=prompt_tokens), response_model=response_model)
 
 
 def _place(out: Embedded, answer: EmbeddingsResponse, start: int, count: int, base_url: str) -> None:
