@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 from fw_mcp.commands._common import EXIT_FAILED, EXIT_OK, add_config_flag, command_settings, describe
 
 if TYPE_CHECKING:
-    from fw_mcp.fireworks.wire.batch import BatchJob
+    from fw_mcp.fireworks.wire.batch import BatchJob, InferenceParameters
     from fw_mcp.settings import Settings
     from fw_mcp.tools.batch_common import BatchCall
 
@@ -93,7 +93,6 @@ async def _submit(call: BatchCall, args: argparse.Namespace) -> int:
 
     from fw_mcp.fireworks.wire.batch import InferenceParameters
     from fw_mcp.tools.batch_input import validate_file
-    from fw_mcp.tools.batch_submit import submit_file
 
     model = call.settings.resolve_model(args.model, "chat")
     check = partial(validate_file, args.file, model, call.settings.batch.max_input_bytes, "file")
@@ -104,13 +103,29 @@ async def _submit(call: BatchCall, args: argparse.Namespace) -> int:
 
         raise UsageError(f"cannot read {args.file}: {exc.strerror or exc}") from None
     params = InferenceParameters(max_tokens=args.max_tokens, temperature=args.temperature, top_p=args.top_p)
-    job = await submit_file(call, args.file, count, model, params, args.name)
+    job = await _submit_held(call, args, count, model, params)
     print(job.job_id)
     print(
         f"fw-mcp: submitted {count:,} requests as batch job {job.job_id} ({job.short_state}).",
         file=sys.stderr,
     )
     return await _status(call, job.job_id, wait=True) if args.wait else EXIT_OK
+
+
+async def _submit_held(
+    call: BatchCall, args: argparse.Namespace, count: int, model: str, params: InferenceParameters
+) -> BatchJob:
+    """Upload and start the job once its maximum cost is held against the budgets ([budget])."""
+    from fw_mcp.spend.budget import Spend
+    from fw_mcp.tools.batch_cost import hold_file
+    from fw_mcp.tools.batch_submit import submit_file
+
+    spend = Spend(call.settings.budget, call.settings.prices, "lazy")
+    try:
+        submission = await hold_file(spend, args.file, model, args.max_tokens)
+        return await submission.submit(submit_file(call, args.file, count, model, params, args.name))
+    finally:
+        await spend.aclose()
 
 
 async def _status(call: BatchCall, job_id: str, wait: bool) -> int:
@@ -130,7 +145,17 @@ async def _status(call: BatchCall, job_id: str, wait: bool) -> int:
     from fw_mcp.tools.batch_status import describe_job
 
     print(describe_job(job_view(job), f"`fw-mcp batch results {job_id} -o results.jsonl`"))
+    await _cost(call, job)
     return EXIT_FAILED if job.ended and job.short_state != "COMPLETED" else EXIT_OK
+
+
+async def _cost(call: BatchCall, job: BatchJob) -> None:
+    """The job's cost (counted in the usage ledger once it has ended, as batch_status counts it)."""
+    from fw_mcp.spend.prices import no_price_note
+    from fw_mcp.tools.batch_cost import cost_line, settle_seen
+
+    cost = await settle_seen(call.settings, job)
+    print(cost_line(job, cost) if cost is not None else no_price_note(job.model))
 
 
 async def _results(call: BatchCall, job_id: str, output: Path) -> int:

@@ -135,6 +135,7 @@ class Job:
                 "successfullyProcessedRequests": done - failed,
                 "failedRequests": failed,
                 "inputTokens": 12 * done,
+                "cachedInputTokenCount": 4 * done,
                 "outputTokens": 20 * (done - failed),
             },
         }

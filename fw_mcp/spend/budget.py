@@ -30,7 +30,7 @@ from fw_mcp.spend.ledger import (
 )
 from fw_mcp.spend.prices import MODEL_PREFIX, NANOS_PER_USD, Cost, PriceTable, Tokens, format_usd
 
-__all__ = ["BudgetExceeded", "Hold", "Spend", "SpendStoreUnavailable", "open_store"]
+__all__ = ["DEFAULT_MAX_TOKENS", "BudgetExceeded", "Hold", "Spend", "SpendStoreUnavailable", "open_store"]
 
 logger = logging.getLogger(__name__)
 DEFAULT_MAX_TOKENS = 2000  # what Fireworks generates at most when a request sends no max_tokens
@@ -79,6 +79,7 @@ class Spend:
         self.prices = PriceTable(prices)
         self._store = store
         self._noted: dict[str, str] = {}
+        self.settled_jobs: set[str] = set()  # batch jobs this process has counted (fw_mcp.spend.batch)
         redis = budget.store.startswith(("redis://", "rediss://", "unix://"))
         if store == "lazy" and redis and importlib.util.find_spec("redis") is None:
             raise ConfigError(

@@ -14,6 +14,7 @@ from typing import Literal, Protocol
 from fw_mcp.errors import FwMcpError
 
 __all__ = [
+    "BatchOwner",
     "Check",
     "Refusal",
     "Scope",
@@ -102,6 +103,15 @@ class UsageRow:
     unpriced_calls: int
 
 
+@dataclass(frozen=True, slots=True)
+class BatchOwner:
+    """Who submitted a batch job through fw-mcp, when, and the hold its maximum cost was reserved under."""
+
+    user: str
+    rid: str | None
+    submitted: datetime
+
+
 class SpendStore(Protocol):
     """Counters shared by every process using the same store. All methods raise StoreError."""
 
@@ -126,6 +136,17 @@ class SpendStore(Protocol):
         ...
 
     async def rows(self, since_day: str) -> list[UsageRow]: ...
+
+    async def settle_once(self, key: str, rid: str | None, record: UsageRecord) -> bool:
+        """`settle`, unless a settlement with this key was already counted (by any process): idempotent.
+        Returns whether this one counted it."""
+        ...
+
+    async def note_batch(self, job_id: str, owner: BatchOwner) -> None:
+        """Remember who submitted a batch job (kept as long as usage rows are)."""
+        ...
+
+    async def batch_owner(self, job_id: str) -> BatchOwner | None: ...
 
     async def note_rate_limits(self, limits: dict[str, str]) -> None: ...
 

@@ -8,10 +8,20 @@ one hash tag, so the scripts also work on a Redis Cluster (all keys in one slot)
 from __future__ import annotations
 
 import time
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from fw_mcp.spend.ledger import Check, Refusal, Scope, StoreError, UsageRecord, UsageRow, scopes_for
+from fw_mcp.spend.ledger import (
+    BatchOwner,
+    Check,
+    Refusal,
+    Scope,
+    StoreError,
+    UsageRecord,
+    UsageRow,
+    scopes_for,
+)
 
 __all__ = ["RedisStore", "redact_url"]
 
@@ -49,7 +59,7 @@ return {0}
 
 # KEYS: n spent counters, n hold hashes, the day's usage hash. ARGV: rid, cost, n, field prefix,
 # prompt, cached, completion, unpriced, n TTLs.
-_SETTLE = """
+_SETTLE_BODY = """
 local n = tonumber(ARGV[3])
 for i = 1, n do
   if ARGV[1] ~= '' then redis.call('HDEL', KEYS[n + i], ARGV[1]) end
@@ -64,8 +74,14 @@ redis.call('HINCRBY', u, f .. 'completion', ARGV[7])
 redis.call('HINCRBY', u, f .. 'cost', ARGV[2])
 redis.call('HINCRBY', u, f .. 'unpriced', ARGV[8])
 redis.call('EXPIRE', u, ARGV[8 + n])
-return 0
 """
+_SETTLE = _SETTLE_BODY + "return 0\n"
+# The same, after one more key: a marker set only by the first settlement with its key (SET NX).
+_SETTLE_ONCE = (
+    f"if not redis.call('SET', KEYS[#KEYS], '1', 'NX', 'EX', {400 * 86400}) then return 0 end\n"
+    + _SETTLE_BODY
+    + "return 1\n"
+)
 
 _METRICS = ("calls", "prompt", "cached", "completion", "cost", "unpriced")
 
@@ -93,6 +109,7 @@ class RedisStore:
         )
         self._reserve = self._redis.register_script(_RESERVE)
         self._settle = self._redis.register_script(_SETTLE)
+        self._settle_once = self._redis.register_script(_SETTLE_ONCE)
 
     async def _call(self, what: Any) -> Any:
         from redis.exceptions import RedisError
@@ -120,19 +137,28 @@ class RedisStore:
         return Refusal(limits[scopes[int(answer[0]) - 1]], int(answer[1]))
 
     async def settle(self, rid: str | None, record: UsageRecord) -> None:
-        scopes = scopes_for(record.when, record.user)
-        keys = [_PREFIX + "spent:" + s.key for s in scopes] + [_PREFIX + "holds:" + s.key for s in scopes]
-        keys.append(_PREFIX + "usage:" + record.day)
-        field = _SEP.join((record.user, record.tool, record.model)) + _SEP
-        args: list[Any] = [rid or "", record.cost_nanos, len(scopes), field]
-        args += [
-            record.prompt_tokens,
-            record.cached_tokens,
-            record.completion_tokens,
-            0 if record.priced else 1,
-        ]
-        args += [_KEEP_SECONDS[s.period] for s in scopes]
+        keys, args = _settlement(rid, record)
         await self._call(self._settle(keys=keys, args=args))
+
+    async def settle_once(self, key: str, rid: str | None, record: UsageRecord) -> bool:
+        keys, args = _settlement(rid, record)
+        keys.append(_PREFIX + "settled:" + key)
+        return int(await self._call(self._settle_once(keys=keys, args=args))) == 1
+
+    async def note_batch(self, job_id: str, owner: BatchOwner) -> None:
+        fields = {"user": owner.user, "rid": owner.rid or "", "submitted": repr(owner.submitted.timestamp())}
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.hset(_PREFIX + "batch:" + job_id, mapping=fields)
+            pipe.expire(_PREFIX + "batch:" + job_id, _KEEP_SECONDS["day"])
+            await self._call(pipe.execute())
+
+    async def batch_owner(self, job_id: str) -> BatchOwner | None:
+        raw = await self._call(self._redis.hgetall(_PREFIX + "batch:" + job_id))
+        if not raw:
+            return None
+        got = {k.decode(): v.decode() for k, v in raw.items()}
+        when = datetime.fromtimestamp(float(got["submitted"]), UTC)
+        return BatchOwner(got["user"], got["rid"] or None, when)
 
     async def release(self, rid: str, scopes: list[Scope]) -> None:
         async with self._redis.pipeline(transaction=True) as pipe:
@@ -177,3 +203,15 @@ class RedisStore:
 
     async def aclose(self) -> None:
         await self._redis.aclose()
+
+
+def _settlement(rid: str | None, record: UsageRecord) -> tuple[list[str], list[Any]]:
+    """The keys and arguments of the settle scripts for one record."""
+    scopes = scopes_for(record.when, record.user)
+    keys = [_PREFIX + "spent:" + s.key for s in scopes] + [_PREFIX + "holds:" + s.key for s in scopes]
+    keys.append(_PREFIX + "usage:" + record.day)
+    field = _SEP.join((record.user, record.tool, record.model)) + _SEP
+    args: list[Any] = [rid or "", record.cost_nanos, len(scopes), field]
+    args += [record.prompt_tokens, record.cached_tokens, record.completion_tokens, 0 if record.priced else 1]
+    args += [_KEEP_SECONDS[s.period] for s in scopes]
+    return keys, args

@@ -13,13 +13,23 @@ import os
 import sqlite3
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TypeVar
 
 import anyio
 import anyio.to_thread
 
-from fw_mcp.spend.ledger import Check, Refusal, Scope, StoreError, UsageRecord, UsageRow, scopes_for
+from fw_mcp.spend.ledger import (
+    BatchOwner,
+    Check,
+    Refusal,
+    Scope,
+    StoreError,
+    UsageRecord,
+    UsageRow,
+    scopes_for,
+)
 
 __all__ = ["SQLiteStore", "default_path"]
 
@@ -37,6 +47,8 @@ CREATE TABLE IF NOT EXISTS usage (
     calls INTEGER NOT NULL, prompt INTEGER NOT NULL, cached INTEGER NOT NULL, completion INTEGER NOT NULL,
     cost INTEGER NOT NULL, unpriced INTEGER NOT NULL, PRIMARY KEY (day, user, tool, model));
 CREATE TABLE IF NOT EXISTS rate_limits (name TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS batches (job TEXT PRIMARY KEY, user TEXT NOT NULL, rid TEXT, submitted REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS settled (key TEXT PRIMARY KEY);
 """
 
 
@@ -126,6 +138,26 @@ class SQLiteStore:
             except StoreError:
                 self._pending = batch + self._pending  # rolled back: the next write tries them again
                 raise
+
+    async def settle_once(self, key: str, rid: str | None, record: UsageRecord) -> bool:
+        def work(db: sqlite3.Connection) -> bool:
+            if db.execute("INSERT OR IGNORE INTO settled VALUES (?)", (key,)).rowcount == 0:
+                return False  # counted already, by this process or another
+            _write(db, rid, record)
+            return True
+
+        return await self._run(work)
+
+    async def note_batch(self, job_id: str, owner: BatchOwner) -> None:
+        row = (job_id, owner.user, owner.rid, owner.submitted.timestamp())
+        await self._run(lambda db: db.execute("INSERT OR REPLACE INTO batches VALUES (?, ?, ?, ?)", row))
+
+    async def batch_owner(self, job_id: str) -> BatchOwner | None:
+        def work(db: sqlite3.Connection) -> BatchOwner | None:
+            row = db.execute("SELECT user, rid, submitted FROM batches WHERE job = ?", (job_id,)).fetchone()
+            return None if row is None else BatchOwner(row[0], row[1], datetime.fromtimestamp(row[2], UTC))
+
+        return await self._run(work)
 
     async def release(self, rid: str, scopes: list[Scope]) -> None:
         await self._run(lambda db: db.execute("DELETE FROM holds WHERE rid = ?", (rid,)))

@@ -20,6 +20,7 @@ from fw_mcp.fireworks.batch import BatchClient
 from fw_mcp.fireworks.client import CallOptions, FireworksClient
 from fw_mcp.fireworks.wire.batch import BatchJob
 from fw_mcp.settings import Settings
+from fw_mcp.tools.results import CostOut
 from fw_mcp.tools.runtime import api_key_of, runtime_of
 
 __all__ = ["JOB_ID_PATTERN", "BatchCall", "JobId", "JobView", "job_view"]
@@ -50,6 +51,9 @@ class JobView(BaseModel):
     created: str = Field(default="", description="When the job was created (UTC, RFC 3339).")
     updated: str = Field(default="", description="When the job last changed (UTC, RFC 3339).")
     reason: str | None = Field(default=None, description="Why a job failed, expired or was cancelled.")
+    cost: CostOut | None = Field(
+        default=None, description="What the job processed so far cost, at batch prices (estimated)."
+    )
 
 
 def job_view(job: BatchJob) -> JobView:

@@ -20,6 +20,7 @@ from pydantic import BaseModel, Field
 from fw_mcp.errors import InvalidArgument
 from fw_mcp.fireworks.wire.batch import BatchJob
 from fw_mcp.tools.batch_common import BatchCall, JobId
+from fw_mcp.tools.batch_cost import job_cost
 from fw_mcp.tools.batch_output import BatchItem, Page, read_page
 from fw_mcp.tools.job import tool_errors
 from fw_mcp.tools.results import cap, content_blocks
@@ -57,6 +58,7 @@ async def batch_results(
     async with call.about(job_id):
         job = await call.client.get_job(job_id, call.options)
         require_completed(job)
+        await job_cost(ctx, job)  # seen COMPLETED: counted in the usage ledger, once per job
         with tempfile.TemporaryDirectory(prefix="fw-mcp-results-") as folder:
             files = await fetch_job_files(call, job, Path(folder))
             page = await anyio.to_thread.run_sync(

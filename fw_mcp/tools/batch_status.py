@@ -15,6 +15,7 @@ from pydantic import Field
 
 from fw_mcp.fireworks.wire.batch import BatchJob
 from fw_mcp.tools.batch_common import BatchCall, JobId, JobView, job_view
+from fw_mcp.tools.batch_cost import job_cost
 from fw_mcp.tools.job import tool_errors
 from fw_mcp.tools.results import content_blocks
 
@@ -51,9 +52,10 @@ async def batch_status(
             await anyio.sleep(max(0.0, min(call.settings.batch.poll_interval, until - anyio.current_time())))
             job = await call.client.get_job(job_id, call.options)
     view = job_view(job)
+    cost, cost_text = await job_cost(ctx, job)  # an ended job is counted in the usage ledger, once
     return CallToolResult(
-        content=content_blocks([describe_job(view)], f"[batch job: {view.job_id}]"),
-        structured_content=view.model_dump(),
+        content=content_blocks([f"{describe_job(view)}\n{cost_text}"], f"[batch job: {view.job_id}]"),
+        structured_content=view.model_dump(exclude={"cost"}) | cost,
     )
 
 

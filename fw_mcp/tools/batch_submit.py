@@ -37,10 +37,11 @@ from fw_mcp.tools.arguments import (
     stop_list,
 )
 from fw_mcp.tools.batch_common import BatchCall
+from fw_mcp.tools.batch_cost import hold_requests, submission_fields
 from fw_mcp.tools.batch_input import Problems, check_custom_id
 from fw_mcp.tools.job import tool_errors
 from fw_mcp.tools.portable import PORTABLE
-from fw_mcp.tools.results import MODEL_PREFIX, content_blocks
+from fw_mcp.tools.results import MODEL_PREFIX, CostOut, content_blocks
 
 __all__ = ["BatchRequest", "SubmitResult", "batch_submit", "check_batch_model", "submit_file"]
 
@@ -73,6 +74,10 @@ class SubmitResult(BaseModel):
     requests: int = Field(description="How many requests the job holds.")
     model: str = Field(description="The model the job runs.")
     display_name: str = Field(default="", description="The job's name, as given.")
+    estimated_cost: CostOut | None = Field(
+        default=None,
+        description="The most the job can cost, at batch prices; absent when the model has no price.",
+    )
 
 
 @tool_errors
@@ -115,21 +120,26 @@ async def batch_submit(
     resolved = settings.resolve_model(model, "chat")
     lines = _lines(requests, resolved, settings.limits.max_input_chars)
     params = InferenceParameters(max_tokens=max_tokens, temperature=temperature, top_p=top_p)
+    submission = await hold_requests(ctx, resolved, lines, max_tokens)  # over budget: nothing is uploaded
     with tempfile.TemporaryDirectory(prefix="fw-mcp-batch-") as folder:
         path = Path(folder) / "input.jsonl"
         await anyio.Path(path).write_text("".join(line + "\n" for line in lines), encoding="utf-8")
-        job = await submit_file(call, path, len(lines), resolved, params, display_name)
-    payload = SubmitResult(
-        job_id=job.job_id,
-        state=job.short_state,
-        requests=len(lines),
-        model=resolved,
-        display_name=display_name or "",
-    ).model_dump()
+        job = await submission.submit(submit_file(call, path, len(lines), resolved, params, display_name))
+    estimate, estimate_text = submission_fields(submission)
+    payload = (
+        SubmitResult(
+            job_id=job.job_id,
+            state=job.short_state,
+            requests=len(lines),
+            model=resolved,
+            display_name=display_name or "",
+        ).model_dump(exclude={"estimated_cost"})
+        | estimate
+    )
     text = (
         f"Submitted batch job {job.job_id}: {len(lines):,} requests to {resolved.removeprefix(MODEL_PREFIX)}, "
         f"state {job.short_state}. Follow it with batch_status (job_id={job.job_id!r}, wait up to the call's "
-        "time limit); fetch answers with batch_results once it is COMPLETED."
+        f"time limit); fetch answers with batch_results once it is COMPLETED.\n{estimate_text}"
     )
     return CallToolResult(
         content=content_blocks([text], f"[batch job: {job.job_id}]"), structured_content=payload

@@ -77,6 +77,7 @@ class JobProgress(ControlPlaneResponse):
     failed_requests: int = 0
     input_tokens: int = 0
     output_tokens: int = 0
+    cached_input_token_count: int = 0
 
 
 class JobStatus(ControlPlaneResponse):
