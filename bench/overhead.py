@@ -1,8 +1,10 @@
 """1. Per-call overhead: one `chat` over stdio vs the same request sent directly, vs a bare MCP echo.
 
-All three run in the same loop, interleaved in a shuffled order each round, so drifts in machine
-load hit them alike. `ours / (direct + echo)` is 1.0 when fw-mcp costs no more than an upstream
-request plus any MCP round trip; what is above 1.0 is fw-mcp's own work.
+All run in the same loop, interleaved in a shuffled order each round, so drifts in machine load hit
+them alike. `ours / (direct + echo)` is 1.0 when fw-mcp costs no more than an upstream request plus
+any MCP round trip; what is above 1.0 is fw-mcp's own work. A second fw-mcp server runs with a
+budget on (a SQLite store of its own and a daily limit, so each call also reserves its maximum
+before going upstream): `ours_budget / ours` is what a budget costs per call (issue 13: <= 1.05).
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
 import anyio
@@ -17,6 +20,7 @@ import anyio
 from bench.common import (
     ECHO_CMD,
     FW_CMD,
+    LOG_DIR,
     SimProcess,
     direct_chat,
     direct_client,
@@ -30,6 +34,14 @@ from bench.common import (
 )
 
 PROMPT = "Explain CRDTs in two sentences. Round {i}."
+BUDGET_TARGET = 1.05
+
+
+def budget_config() -> Path:
+    """A config with a daily limit no round reaches, on a SQLite file of its own."""
+    path = LOG_DIR / "budget.toml"
+    path.write_text(f'[budget]\nstore = "{LOG_DIR / "budget-usage.db"}"\ndaily_usd = 1000\n')
+    return path
 
 
 async def run(sim: SimProcess, *, rounds: int, warmup: int, latency: float) -> dict[str, Any]:
@@ -39,6 +51,7 @@ async def run(sim: SimProcess, *, rounds: int, warmup: int, latency: float) -> d
     async with (
         direct_client() as http,
         stdio_session(FW_CMD, env) as fw,
+        stdio_session(FW_CMD, {**env, "FW_MCP_CONFIG": str(budget_config())}) as budgeted,
         stdio_session(ECHO_CMD, env) as echo,
     ):
 
@@ -57,6 +70,12 @@ async def run(sim: SimProcess, *, rounds: int, warmup: int, latency: float) -> d
             )
             assert result_text(result).startswith("Simulated")
 
+        async def ours_budget(i: int) -> None:
+            result = await budgeted.client.call_tool(
+                "chat", {"prompt": PROMPT.format(i=i)}, progress_callback=no_progress
+            )
+            assert result_text(result).startswith("Simulated"), result_text(result)
+
         async def ours_no_progress(i: int) -> None:
             result = await fw.client.call_tool("chat", {"prompt": PROMPT.format(i=i)})
             assert result_text(result).startswith("Simulated")
@@ -65,6 +84,7 @@ async def run(sim: SimProcess, *, rounds: int, warmup: int, latency: float) -> d
             "direct": direct,
             "echo": bare_echo,
             "ours": ours,
+            "ours_budget": ours_budget,
             "ours_no_progress_token": ours_no_progress,
         }
         samples: dict[str, list[float]] = {name: [] for name in variants}
@@ -80,6 +100,7 @@ async def run(sim: SimProcess, *, rounds: int, warmup: int, latency: float) -> d
                     samples[name].append(time.perf_counter() - t0)
     med = {name: median(xs) for name, xs in samples.items()}
     ratio = med["ours"] / (med["direct"] + med["echo"])
+    budget_ratio = med["ours_budget"] / med["ours"]
     return {
         "upstream_latency_ms": ms(latency),
         "rounds": rounds,
@@ -90,4 +111,8 @@ async def run(sim: SimProcess, *, rounds: int, warmup: int, latency: float) -> d
         "ratio_no_progress_token": round(med["ours_no_progress_token"] / (med["direct"] + med["echo"]), 3),
         "target": 1.15,
         "met": ratio <= 1.15,
+        "ratio_budget": round(budget_ratio, 3),
+        "budget_added_ms": ms(med["ours_budget"] - med["ours"]),
+        "budget_target": BUDGET_TARGET,
+        "budget_met": budget_ratio <= BUDGET_TARGET,
     }

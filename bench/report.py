@@ -62,6 +62,15 @@ def summary(results: dict[str, Any]) -> list[dict[str, Any]]:
             f"ours {m['ours']} ms, direct {m['direct']} ms, echo {m['echo']} ms "
             f"({o['upstream_latency_ms']:.0f} ms upstream); fw-mcp adds {o['added_ms']} ms",
         )
+        if "ratio_budget" in o:
+            row(
+                "1 per-call with a budget: ours_budget / ours",
+                o["ratio_budget"],
+                f"<= {o['budget_target']}",
+                o["budget_met"],
+                f"ours_budget {m['ours_budget']} ms (SQLite store, daily limit set); "
+                f"the budget adds {o['budget_added_ms']} ms",
+            )
     if c := results.get("concurrency"):
         for n in ("32", "256"):
             if n in c:
@@ -212,6 +221,8 @@ def plot(results: dict[str, Any], path: Path) -> bool:
     ratios: list[tuple[str, float, float, float | None]] = []  # name, ratio, target, floor
     if o := results.get("overhead"):
         ratios.append(("per call", o["ratio"], 1.15, None))
+        if "ratio_budget" in o:
+            ratios.append(("budget on", o["ratio_budget"], o["budget_target"], None))
     for n in ("32", "256"):
         if n in results.get("concurrency", {}):
             r = results["concurrency"][n]
