@@ -52,7 +52,9 @@ class JobView(BaseModel):
     updated: str = Field(default="", description="When the job last changed (UTC, RFC 3339).")
     reason: str | None = Field(default=None, description="Why a job failed, expired or was cancelled.")
     cost: CostOut | None = Field(
-        default=None, description="What the job processed so far cost, at batch prices (estimated)."
+        default=None,
+        description="What the job processed so far cost, at batch prices (estimated); absent or null "
+        "when the model has no configured price.",
     )
 
 

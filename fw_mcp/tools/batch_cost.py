@@ -12,12 +12,29 @@ from mcp.server.mcpserver import Context
 
 from fw_mcp.fireworks.wire.batch import BatchJob
 from fw_mcp.settings import Settings
-from fw_mcp.spend.batch import Submission, estimate_file, estimate_lines, hold_submission, settle_job
+from fw_mcp.spend.batch import (
+    Submission,
+    estimate_file,
+    estimate_lines,
+    hold_submission,
+    job_tokens,
+    settle_job,
+)
 from fw_mcp.spend.budget import Spend
 from fw_mcp.spend.prices import Cost, format_usd, no_price_note
+from fw_mcp.tools.batch_common import JobView
+from fw_mcp.tools.results import CostOut
 from fw_mcp.tools.runtime import identity_of, runtime_of
 
-__all__ = ["cost_line", "hold_file", "hold_requests", "job_cost", "settle_seen", "submission_fields"]
+__all__ = [
+    "cost_line",
+    "hold_file",
+    "hold_requests",
+    "job_cost",
+    "priced",
+    "settle_seen",
+    "submission_fields",
+]
 
 
 async def hold_requests(
@@ -62,6 +79,12 @@ async def job_cost(ctx: Context[Any, Any], job: BatchJob) -> tuple[dict[str, Any
     if cost is None:
         return {}, no_price_note(job.model)
     return {"cost": cost.as_dict()}, cost_line(job, cost)
+
+
+def priced(ctx: Context[Any, Any], job: BatchJob, view: JobView) -> JobView:
+    """The view with what the job processed so far cost at batch prices (batch_list: nothing is counted)."""
+    cost = runtime_of(ctx).spend.prices.cost(job.model, job_tokens(job), batch=True)
+    return view if cost is None else view.model_copy(update={"cost": CostOut(**cost.as_dict())})
 
 
 def cost_line(job: BatchJob, cost: Cost) -> str:

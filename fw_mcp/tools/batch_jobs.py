@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field
 
 from fw_mcp.errors import FireworksHTTPError
 from fw_mcp.tools.batch_common import BatchCall, JobId, JobView, job_view
+from fw_mcp.tools.batch_cost import priced
 from fw_mcp.tools.job import tool_errors
 from fw_mcp.tools.results import MODEL_PREFIX, content_blocks
 
@@ -59,7 +60,7 @@ async def batch_list(
     call = BatchCall.of(ctx)
     async with call.about():
         jobs = await call.client.list_jobs(limit, call.options)
-    views = [job_view(job) for job in jobs[:limit]]
+    views = [priced(ctx, job, job_view(job)) for job in jobs[:limit]]
     lines = [
         f"{v.job_id}  {v.state:<15} {v.percent:>5.1f}%  {v.total:>7,} requests  "
         f"{v.model.removeprefix(MODEL_PREFIX)}  {v.display_name}".rstrip()

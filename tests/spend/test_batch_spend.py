@@ -184,8 +184,10 @@ async def test_usage_lists_embed_rerank_and_batch(
         assert not (await call(client, "embed", texts=["alpha", "beta"])).is_error
         assert not (await call(client, "rerank", query="soup", documents=["soup", "bread"])).is_error
         job = (await call(client, "batch_submit", requests=HELLO)).structured_content["job_id"]
-        assert not (await call(client, "batch_status", job_id=job, wait=20)).is_error
+        status = (await call(client, "batch_status", job_id=job, wait=20)).structured_content
+        listed = (await call(client, "batch_list")).structured_content
         [content] = (await client.read_resource(USAGE_URI)).contents
+    assert listed["jobs"][0]["cost"] == status["cost"] and status["cost"]["usd"] > 0
     resource = json.loads(content.text)
     assert {r["model"] for r in resource["rows"]} == {
         "fireworks/qwen3-embedding-8b",
@@ -199,3 +201,26 @@ async def test_usage_lists_embed_rerank_and_batch(
     )
     report = json.loads(capsys.readouterr().out)
     assert [(r["tool"], r["calls"]) for r in report["rows"]] == [("batch", 1), ("embed", 1), ("rerank", 1)]
+
+
+def test_the_cli_submission_is_refused_over_budget_before_any_upload(
+    batch_sim: SimulatorServer,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    for name, value in {"FIREWORKS_BASE_URL": batch_sim.base_url, "FIREWORKS_API_KEY": TEST_KEY}.items():
+        monkeypatch.setenv(name, value)
+    config = config_file(tmp_path, str(tmp_path / "usage.db"), daily_usd=0.0002)
+    source = tmp_path / "prompts.jsonl"
+    rows = [
+        {"custom_id": f"c{i}", "body": {"messages": [{"role": "user", "content": "hello"}]}} for i in range(3)
+    ]
+    source.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    argv = ["batch", "--config", str(config), "submit", str(source), "--max-tokens", "100"]
+    assert main(argv) != 0
+    assert "Refused before anything was sent" in capsys.readouterr().err
+    assert batch_sim.app.batch.datasets == {} and batch_sim.app.batch.jobs == {}
+    config.write_text(config.read_text().replace("daily_usd = 0.0002", "daily_usd = 5"))
+    assert main(argv) == 0, capsys.readouterr().err
+    assert len(batch_sim.app.batch.jobs) == 1
