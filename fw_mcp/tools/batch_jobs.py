@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field
 
 from fw_mcp.errors import FireworksHTTPError
 from fw_mcp.tools.batch_common import BatchCall, JobId, JobView, job_view
-from fw_mcp.tools.batch_cost import priced
+from fw_mcp.tools.batch_cost import job_cost, priced
 from fw_mcp.tools.job import tool_errors
 from fw_mcp.tools.results import MODEL_PREFIX, content_blocks
 
@@ -36,7 +36,9 @@ async def batch_cancel(ctx: Context[Any, Any], job_id: JobId) -> Annotated[CallT
     async with call.about(job_id):
         await call.client.delete_job(job_id, call.options)
         try:
-            state = (await call.client.get_job(job_id, call.options)).short_state
+            job = await call.client.get_job(job_id, call.options)
+            state = job.short_state
+            await job_cost(ctx, job)  # ended: what it processed is counted and its hold dropped
         except FireworksHTTPError as exc:
             if exc.status_code != 404:
                 raise

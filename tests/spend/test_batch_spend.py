@@ -224,3 +224,20 @@ def test_the_cli_submission_is_refused_over_budget_before_any_upload(
     config.write_text(config.read_text().replace("daily_usd = 0.0002", "daily_usd = 5"))
     assert main(argv) == 0, capsys.readouterr().err
     assert len(batch_sim.app.batch.jobs) == 1
+
+
+async def test_a_cancelled_job_drops_its_hold_and_counts_what_it_processed(
+    batch_sim: SimulatorServer, tmp_path: Path
+) -> None:
+    batch_sim.app.batch.configure(step_seconds=5)
+    settings = settings_for(batch_sim, config_file(tmp_path, str(tmp_path / "usage.db")))
+    async with host(settings) as client:
+        job = (await call(client, "batch_submit", requests=HELLO)).structured_content["job_id"]
+        _, held = await ledger(settings)
+        cancelled = await call(client, "batch_cancel", job_id=job)
+    assert held == nanos(HELLO_CEILING)
+    assert cancelled.structured_content["state"] == "CANCELLED"
+    rows, spent = await ledger(settings)
+    [row] = rows
+    assert (row.tool, row.calls) == ("batch", 1)
+    assert spent == row.cost_nanos < held, "the hold is gone; only what was processed is counted"
