@@ -148,6 +148,9 @@ class BatchSection(_Section):
     poll_interval: float = Field(default=2.0, gt=0)  # seconds between status polls while waiting
     page_size: int = Field(default=50, ge=1)  # batch_results' default `limit`
     download_attempts: int = Field(default=5, ge=1)  # a dropped download resumes (Range) this often
+    max_line_bytes: int = Field(default=8_388_608, ge=1024)  # one line of an input_path file
+    cache_dir: str = ""  # finished jobs' checked files; empty: $XDG_CACHE_HOME/fw-mcp/batch
+    cache_bytes: int = Field(default=1_073_741_824, ge=0)  # the cache's cap (0: keep nothing)
 
 
 class ImagesSection(_Section):

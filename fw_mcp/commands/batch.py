@@ -95,7 +95,10 @@ async def _submit(call: BatchCall, args: argparse.Namespace) -> int:
     from fw_mcp.tools.batch_input import validate_file
 
     model = call.settings.resolve_model(args.model, "chat")
-    check = partial(validate_file, args.file, model, call.settings.batch.max_input_bytes, "file")
+    batch = call.settings.batch
+    check = partial(
+        validate_file, args.file, model, batch.max_input_bytes, "file", max_line_bytes=batch.max_line_bytes
+    )
     try:
         count = await anyio.to_thread.run_sync(check)
     except OSError as exc:

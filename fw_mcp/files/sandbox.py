@@ -16,7 +16,7 @@ from pathlib import Path
 
 from fw_mcp.errors import InvalidArgument
 
-__all__ = ["TooBig", "inside", "locate", "read_checked", "real_path", "show"]
+__all__ = ["TooBig", "inside", "locate", "open_checked", "read_checked", "real_path", "show"]
 
 #: Builds the refusal for a file over the size limit, from (ref, size, max_bytes).
 TooBig = Callable[[str, int, int], str]
@@ -81,19 +81,14 @@ def locate(
     return real, st
 
 
-def read_checked(
-    real: str,
-    checked: os.stat_result | None,
-    ref: str,
-    name: str,
-    allowed: list[Path],
-    max_bytes: int,
-    too_big: TooBig,
-) -> bytes:
-    """Read a file `locate` checked, refusing it if it was swapped, replaced or grew since. Blocking.
+def open_checked(
+    real: str, checked: os.stat_result | None, ref: str, name: str, allowed: list[Path]
+) -> tuple[int, os.stat_result]:
+    """Open a file `locate` checked (no symlink followed), refusing it if it was swapped or replaced
+    since; the caller closes the descriptor. Blocking: run it in a worker thread.
 
     Raises:
-        InvalidArgument: the file changed, cannot be read, or grew past `max_bytes`.
+        InvalidArgument: the file changed or cannot be opened.
     """
     flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
     flags |= getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
@@ -112,6 +107,30 @@ def read_checked(
         proc = f"/proc/self/fd/{fd}"  # Linux: where the descriptor really points, after any race
         if os.path.islink(proc) and not inside(os.readlink(proc), allowed):
             raise changed
+    except BaseException as exc:
+        os.close(fd)
+        if isinstance(exc, OSError):
+            raise InvalidArgument(name, f"{show(ref)} cannot be read ({exc.strerror or 'error'}).") from None
+        raise
+    return fd, st
+
+
+def read_checked(
+    real: str,
+    checked: os.stat_result | None,
+    ref: str,
+    name: str,
+    allowed: list[Path],
+    max_bytes: int,
+    too_big: TooBig,
+) -> bytes:
+    """Read a file `locate` checked, refusing it if it was swapped, replaced or grew since. Blocking.
+
+    Raises:
+        InvalidArgument: the file changed, cannot be read, or grew past `max_bytes`.
+    """
+    fd, st = open_checked(real, checked, ref, name, allowed)
+    try:
         chunks: list[bytes] = []
         total = 0
         while total <= max_bytes:  # bounded even if the file grows after fstat

@@ -1,7 +1,7 @@
 """The simulated control plane's routes (`/v1/accounts/{account}/...`) and its signed download path.
 
 Datasets (create, upload as multipart, get, getDownloadEndpoint), batch inference jobs (create, get,
-list, delete) and model metadata (`batch_inference_supported`). Download URLs point at `/signed/...`,
+list, delete) and model metadata (`batchInferenceSupported`, camelCase as every control-plane field). Download URLs point at `/signed/...`,
 which stands for the storage host of real signed URLs: it refuses any request that carries an
 `Authorization` header (the Fireworks key must never go there) and honours `Range: bytes=N-`.
 """
@@ -9,7 +9,10 @@ which stands for the storage host of real signed URLs: it refuses any request th
 from __future__ import annotations
 
 import json
+import mmap
+import os
 import re
+from pathlib import Path
 from typing import Any
 
 from .batch_store import BatchStore, StoreError
@@ -24,14 +27,17 @@ _ROUTE = re.compile(
     r"/v1/accounts/(?P<account>[^/]+)/(?P<kind>datasets|batchInferenceJobs|models)(?:/(?P<rest>.+))?"
 )
 _RANGE = re.compile(r"bytes=(\d+)-$")
+_SLICE = 256 * 1024
 
 
 async def serve_control_plane(ex: Exchange, store: BatchStore, api_keys: list[str] | None) -> None:
-    """Answer one control-plane request (the caller has read nothing yet)."""
-    raw = await ex.read_body()
+    """Answer one control-plane request (the caller has read nothing yet). An upload's body is
+    written to disk as it arrives; every other body is read whole (they are small JSON)."""
+    headers = ex.headers()
+    upload = ex.scope["method"] == "POST" and ex.scope["path"].endswith(":upload")
+    raw = b"" if upload else await ex.read_body()
     if raw is None:
         return
-    headers = ex.headers()
     scheme, _, key = headers.get("authorization", "").partition(" ")
     if (
         scheme.lower() != "bearer"
@@ -42,7 +48,10 @@ async def serve_control_plane(ex: Exchange, store: BatchStore, api_keys: list[st
         await ex.send_json(vector["status"], vector["body"])
         return
     try:
-        status, answer = _route(ex, store, raw, headers)
+        if upload:
+            status, answer = await _upload(ex, store, headers)
+        else:
+            status, answer = _route(ex, store, raw, headers)
     except StoreError as exc:
         await ex.send_json(
             exc.status, invalid_request(exc.message, _CODES.get(exc.status, "INVALID_ARGUMENT"))
@@ -86,9 +95,6 @@ def _datasets(
     if rest is None:
         raise StoreError(404, "listing datasets is not simulated")
     dataset_id, _, verb = rest.partition(":")
-    if verb == "upload" and method == "POST":
-        filename, data = _multipart_file(raw, headers.get("content-type", ""))
-        return 200, store.upload(account, dataset_id, filename, data)
     if verb == "getDownloadEndpoint" and method == "GET":
         return 200, store.download_urls(account, dataset_id, _root(ex, headers))
     if not verb and method == "GET":
@@ -120,12 +126,63 @@ def _model(account: str, name: str, store: BatchStore) -> dict[str, Any]:
         "name": f"accounts/{account}/models/{name}",
         "displayName": name,
         "state": "READY",
-        "batch_inference_supported": name not in store.config["no_batch_models"],
+        "batchInferenceSupported": name not in store.config["no_batch_models"],
     }
 
 
+async def _upload(ex: Exchange, store: BatchStore, headers: dict[str, str]) -> tuple[int, Any]:
+    """`POST .../datasets/{id}:upload`: the multipart body to disk, then its `file` part as the data."""
+    match = _ROUTE.fullmatch(ex.scope["path"])
+    if match is None or match["kind"] != "datasets" or not match["rest"]:
+        raise StoreError(404, f"Not found: {ex.scope['path']}")
+    account, dataset_id = match["account"], match["rest"].partition(":")[0]
+    allowed = store.config.get("accounts")
+    if allowed is not None and account not in allowed:
+        raise StoreError(403, f"the key has no access to account {account}")
+    store.dataset(account, dataset_id)  # 404 before the body is stored
+    content_type = headers.get("content-type", "")
+    boundary = re.search(r'boundary="?([^";]+)"?', content_type)
+    if not content_type.startswith("multipart/form-data") or boundary is None:
+        raise StoreError(400, "the upload must be multipart/form-data with a file part")
+    raw = store.new_file()
+    try:
+        with raw.open("wb") as out:
+            async for chunk in ex.body_chunks():
+                out.write(chunk)
+        dest = store.new_file()
+        filename = _file_part(raw, boundary[1].encode("latin-1"), dest)
+    finally:
+        raw.unlink(missing_ok=True)
+    return 200, store.upload(account, dataset_id, filename, dest)
+
+
+def _file_part(raw: Path, boundary: bytes, dest: Path) -> str:
+    """Copy the `file` part of the multipart body in `raw` to `dest` (a slice at a time); its filename."""
+    delimiter = b"--" + boundary
+    with raw.open("rb") as fh:
+        if os.fstat(fh.fileno()).st_size == 0:
+            raise StoreError(400, "the multipart body is empty")
+        with mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as view:
+            at = view.find(delimiter)
+            while at != -1:
+                head_end = view.find(b"\r\n\r\n", at)
+                end = view.find(b"\r\n" + delimiter, head_end + 4) if head_end != -1 else -1
+                if end == -1:
+                    break
+                disposition = view[at:head_end].decode("latin-1")
+                if 'name="file"' in disposition:
+                    with dest.open("wb") as out:
+                        for start in range(head_end + 4, end, _SLICE):
+                            out.write(view[start : min(start + _SLICE, end)])
+                    filename = re.search(r'filename="([^"]*)"', disposition)
+                    return filename[1] if filename else "input.jsonl"
+                at = end + 2
+    raise StoreError(400, "the multipart body has no part named file")
+
+
 async def serve_signed(ex: Exchange, store: BatchStore) -> None:
-    """A download from a signed URL: no Authorization allowed, `Range: bytes=N-` honoured."""
+    """A download from a signed URL: no Authorization allowed, `Range: bytes=N-` honoured; the file
+    is sent a slice at a time (a scripted drop cuts the connection after so many bytes)."""
     if await ex.read_body() is None:
         return
     headers = ex.headers()
@@ -137,39 +194,33 @@ async def serve_signed(ex: Exchange, store: BatchStore) -> None:
         )
         await ex.send_bytes(400, body, "application/xml")
         return
-    data = store.signed_file(token)
-    if data is None or ex.scope["method"] != "GET":
+    path = store.signed_file(token)
+    if path is None or ex.scope["method"] != "GET":
         await ex.send_bytes(404, b"<Error><Code>NoSuchKey</Code></Error>", "application/xml")
         return
+    size = path.stat().st_size
     start, status, extra = 0, 200, {"accept-ranges": "bytes"}
     if (wanted := _RANGE.fullmatch(headers.get("range", ""))) is not None:
-        start = min(int(wanted[1]), len(data))
+        start = min(int(wanted[1]), size)
         status = 206
-        extra["content-range"] = f"bytes {start}-{len(data) - 1}/{len(data)}"
-    part = data[start:]
+        extra["content-range"] = f"bytes {start}-{size - 1}/{size}"
     cut = store.take_drop()
-    all_headers = {"content-type": "application/jsonl", "content-length": str(len(part)), **extra}
-    if cut is not None and cut < len(part):
-        if await ex.start(status, all_headers.items()) and await ex.write(part[:cut]):
-            raise ScriptedDrop(f"download dropped after {cut} bytes")
+    cut = cut if cut is not None and cut < size - start else None
+    all_headers = {"content-type": "application/jsonl", "content-length": str(size - start), **extra}
+    if not await ex.start(status, all_headers.items()):
         return
-    if await ex.start(status, all_headers.items()):
-        await ex.end(part)
-
-
-def _multipart_file(raw: bytes, content_type: str) -> tuple[str, bytes]:
-    """The `file` part of a multipart/form-data body: its filename and content."""
-    boundary = re.search(r'boundary="?([^";]+)"?', content_type)
-    if not content_type.startswith("multipart/form-data") or boundary is None:
-        raise StoreError(400, "the upload must be multipart/form-data with a file part")
-    delimiter = b"--" + boundary[1].encode()
-    for part in raw.split(delimiter)[1:]:
-        head, sep, content = part.partition(b"\r\n\r\n")
-        disposition = head.decode("latin-1")
-        if sep and 'name="file"' in disposition:
-            filename = re.search(r'filename="([^"]*)"', disposition)
-            return (filename[1] if filename else "input.jsonl"), content.removesuffix(b"\r\n")
-    raise StoreError(400, "the multipart body has no part named file")
+    sent = 0
+    with path.open("rb") as fh:
+        fh.seek(start)
+        while chunk := fh.read(_SLICE):
+            if cut is not None and sent + len(chunk) >= cut:
+                if await ex.write(chunk[: cut - sent]):
+                    raise ScriptedDrop(f"download dropped after {cut} bytes")
+                return
+            if not await ex.write(chunk):
+                return
+            sent += len(chunk)
+    await ex.end()
 
 
 def _json(raw: bytes) -> Any:

@@ -5,20 +5,28 @@ before and after RUNNING lasts ``step_seconds``, RUNNING lasts ``request_seconds
 tests pick a speed that finishes in a fraction of a second and still see every state. Results are
 made when a job first reads as finished, by the same generator as chat completions. Faults are
 configured per store (``configure``) and apply to the jobs created afterwards.
+
+Dataset files live on disk (a temporary folder per store), and are read and written a line at a
+time, so a job of hundreds of megabytes costs the simulator disk, not memory.
 """
 
 from __future__ import annotations
 
+import bisect
 import copy
 import json
 import re
 import secrets
+import shutil
+import tempfile
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from pathlib import Path
+from typing import IO, Any
 
-from .generate import assemble_message, default_reply, plan_reply
+from .generate import Reply, assemble_message, default_reply, plan_reply
 
 __all__ = ["PHASES", "BatchStore", "Dataset", "Job", "StoreError"]
 
@@ -35,6 +43,7 @@ DEFAULT_BATCH_CONFIG: dict[str, Any] = {
     "drop_download_after": None,  # the next download is cut after this many bytes (once)
     "no_batch_models": [],  # short model names without batch support
     "accounts": None,  # accounts the key may use (None: any); others get 403
+    "answer_words": None,  # pad every batch answer to this many words (large result files)
 }
 
 
@@ -52,7 +61,7 @@ class Dataset:
     account: str
     dataset_id: str
     example_count: int = 0
-    files: dict[str, bytes] = field(default_factory=dict)
+    files: dict[str, Path] = field(default_factory=dict)
     created: float = field(default_factory=time.time)
 
     @property
@@ -74,7 +83,9 @@ class Job:
     account: str
     job_id: str
     body: dict[str, Any]
-    requests: list[dict[str, Any]]
+    source: Path  # the input file: one request per non-blank line
+    total: int  # requests in it
+    failing: list[int]  # positions of the requests scripted to fail (ascending)
     config: dict[str, Any]
     started: float = field(default_factory=time.monotonic)
     created: float = field(default_factory=time.time)
@@ -99,7 +110,7 @@ class Job:
         return "COMPLETED", 1.0
 
     def _running(self) -> float:
-        return float(len(self.requests) * self.config["request_seconds"])
+        return float(self.total * self.config["request_seconds"])
 
     def _fraction(self, now: float) -> float:
         start = self.started + 3 * self.config["step_seconds"]
@@ -108,15 +119,11 @@ class Job:
             return 0.0
         return 1.0 if running <= 0 else min(1.0, (now - start) / running)
 
-    def failing(self, request: dict[str, Any]) -> bool:
-        match = self.config["fail_match"]
-        return match is not None and match in str(request.get("custom_id", ""))
-
     def resource(self, now: float) -> dict[str, Any]:
         state, fraction = self.phase(now)
-        total = len(self.requests)
+        total = self.total
         done = total if state == "COMPLETED" else int(total * fraction)
-        failed = sum(1 for r in self.requests[:done] if self.failing(r))
+        failed = bisect.bisect_left(self.failing, done)
         out: dict[str, Any] = {
             "name": f"accounts/{self.account}/batchInferenceJobs/{self.job_id}",
             "displayName": self.body.get("displayName", ""),
@@ -158,6 +165,7 @@ class BatchStore:
         self.jobs: dict[tuple[str, str], Job] = {}
         self.signed: dict[str, tuple[str, str, str]] = {}  # token -> (account, dataset, filename)
         self.downloads: list[dict[str, Any]] = []  # what the signed path received
+        self._folder: Path | None = None
 
     def reset(self) -> None:
         with self._lock:
@@ -166,6 +174,16 @@ class BatchStore:
             self.jobs.clear()
             self.signed.clear()
             self.downloads.clear()
+            folder, self._folder = self._folder, None
+        if folder is not None:
+            shutil.rmtree(folder, ignore_errors=True)
+
+    def new_file(self) -> Path:
+        """A fresh path in the store's folder (created on first use, removed by `reset`)."""
+        with self._lock:
+            if self._folder is None:
+                self._folder = Path(tempfile.mkdtemp(prefix="fw-sim-batch-"))
+            return self._folder / secrets.token_hex(8)
 
     def configure(self, **values: Any) -> dict[str, Any]:
         """Change fault and speed settings for jobs created from now on.
@@ -207,12 +225,14 @@ class BatchStore:
             raise StoreError(404, f"dataset accounts/{account}/datasets/{dataset_id} not found")
         return ds
 
-    def upload(self, account: str, dataset_id: str, filename: str, data: bytes) -> dict[str, Any]:
+    def upload(self, account: str, dataset_id: str, filename: str, path: Path) -> dict[str, Any]:
+        """Make the file at `path` (in the store's folder, see `new_file`) the dataset's content."""
         ds = self.dataset(account, dataset_id)
-        lines = [line for line in data.splitlines() if line.strip()]
+        with path.open("rb") as fh:
+            count = sum(1 for line in fh if line.strip())
         with self._lock:
-            ds.files = {filename: data}
-            ds.example_count = len(lines)
+            ds.files = {filename: path}
+            ds.example_count = count
             return ds.resource()
 
     def download_urls(self, account: str, dataset_id: str, root: str) -> dict[str, Any]:
@@ -226,7 +246,7 @@ class BatchStore:
                 urls[name] = f"{root}/signed/{token}/{name}"
             return {"filenameToSignedUrls": urls}
 
-    def signed_file(self, token: str) -> bytes | None:
+    def signed_file(self, token: str) -> Path | None:
         with self._lock:
             where = self.signed.get(token)
             if where is None:
@@ -256,11 +276,12 @@ class BatchStore:
         if model in self.config["no_batch_models"]:
             raise StoreError(400, f"model {body['model']} does not support batch inference")
         source = self.dataset(account, _short(body["inputDatasetId"]))
-        requests = _parse_input(source)
+        config = copy.deepcopy(self.config)
+        path, total, failing = _scan_input(source, config["fail_match"])
         with self._lock:
             if (account, job_id) in self.jobs:
                 raise StoreError(409, f"batch inference job {job_id} already exists")
-            job = Job(account, job_id, dict(body), requests, copy.deepcopy(self.config))
+            job = Job(account, job_id, dict(body), path, total, failing, config)
             self.jobs[(account, job_id)] = job
         return job.resource(time.monotonic())
 
@@ -305,7 +326,7 @@ class BatchStore:
             for job in ready:
                 job.results_written = True
         for job in ready:
-            files = _results(job)
+            files = _results(job, self)
             with self._lock:
                 key = (job.account, _short(job.body["outputDatasetId"]))
                 ds = self.datasets.setdefault(key, Dataset(*key))
@@ -318,50 +339,86 @@ _JOB_FIELDS = frozenset(
 )  # fmt: skip
 
 
-def _results(job: Job) -> dict[str, bytes]:
-    """The results file (one line per successful request) and, if any failed, the error file."""
-    params = job.body.get("inferenceParameters") or {}
-    ok: list[str] = []
-    bad: list[str] = []
-    for request in job.requests:
-        custom_id = request.get("custom_id")
-        if job.failing(request):
-            error = {"code": 400, "message": "the simulator was scripted to fail this request"}
-            bad.append(json.dumps({"custom_id": custom_id, "error": error}))
-            continue
-        body = {"max_tokens": params.get("maxTokens"), **request.get("body", {}), "model": job.body["model"]}
-        body = {k: v for k, v in body.items() if v is not None}
-        plan = plan_reply(default_reply(body), body)
-        response = {
-            "id": f"batch-{job.job_id}-{len(ok)}",
-            "object": "chat.completion",
-            "model": job.body["model"],
-            "choices": [{"index": 0, "finish_reason": plan.finish_reason, "message": assemble_message(plan)}],
-            "usage": plan.usage,
-        }
-        ok.append(json.dumps({"custom_id": custom_id, "response": response}))
-    files = {"results.jsonl": "".join(line + "\n" for line in ok).encode()}
-    if bad:
-        files["error.jsonl"] = "".join(line + "\n" for line in bad).encode()
+def _results(job: Job, store: BatchStore) -> dict[str, Path]:
+    """The results file (one line per successful request) and, if any failed, the error file,
+    written a line at a time from the input file."""
+    ok_path, bad_path = store.new_file(), store.new_file()
+    written = {"ok": 0, "bad": 0}
+    failing = set(job.failing)
+    with job.source.open("rb") as source, ok_path.open("wb") as ok, bad_path.open("wb") as bad:
+        for position, request in enumerate(_requests(source)):
+            if position in failing:
+                error = {"code": 400, "message": "the simulator was scripted to fail this request"}
+                bad.write(_line({"custom_id": request.get("custom_id"), "error": error}))
+                written["bad"] += 1
+                continue
+            ok.write(
+                _line(
+                    {"custom_id": request.get("custom_id"), "response": _answer(job, request, written["ok"])}
+                )
+            )
+            written["ok"] += 1
+    files = {"results.jsonl": ok_path}
+    if written["bad"]:
+        files["error.jsonl"] = bad_path
+    else:
+        bad_path.unlink()
     return files
 
 
-def _parse_input(ds: Dataset) -> list[dict[str, Any]]:
+def _answer(job: Job, request: dict[str, Any], index: int) -> dict[str, Any]:
+    """A chat completion for one request, by the chat generator (padded to `answer_words` if set)."""
+    params = job.body.get("inferenceParameters") or {}
+    body = {"max_tokens": params.get("maxTokens"), **request.get("body", {}), "model": job.body["model"]}
+    body = {k: v for k, v in body.items() if v is not None}
+    reply = default_reply(body)
+    words = job.config["answer_words"]
+    if isinstance(words, int) and reply.content is not None:
+        have = reply.content.split()
+        filler = [f"word{i % 100}" for i in range(max(0, words - len(have)))]
+        reply = Reply(content=" ".join([*have, *filler]))
+    plan = plan_reply(reply, body)
+    return {
+        "id": f"batch-{job.job_id}-{index}",
+        "object": "chat.completion",
+        "model": job.body["model"],
+        "choices": [{"index": 0, "finish_reason": plan.finish_reason, "message": assemble_message(plan)}],
+        "usage": plan.usage,
+    }
+
+
+def _line(row: dict[str, Any]) -> bytes:
+    return (json.dumps(row) + "\n").encode()
+
+
+def _requests(source: IO[bytes]) -> Iterator[dict[str, Any]]:
+    """The requests of an input file, one per non-blank line, parsed one at a time."""
+    for line in source:
+        if line.strip():
+            yield json.loads(line)
+
+
+def _scan_input(ds: Dataset, fail_match: str | None) -> tuple[Path, int, list[int]]:
+    """The input file, its request count and the positions of the requests set to fail; every line
+    is checked as Fireworks validates a dataset (JSON object with a `body` object)."""
     if not ds.files:
         raise StoreError(400, f"dataset {ds.dataset_id} has no uploaded file")
-    data = next(iter(ds.files.values()))
-    requests = []
-    for number, line in enumerate(data.splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-        except ValueError:
-            raise StoreError(400, f"line {number} of the input dataset is not JSON") from None
-        if not isinstance(row, dict) or not isinstance(row.get("body"), dict):
-            raise StoreError(400, f"line {number} of the input dataset has no body object")
-        requests.append(row)
-    return requests
+    path = next(iter(ds.files.values()))
+    total, failing = 0, []
+    with path.open("rb") as fh:
+        for number, line in enumerate(fh, 1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+            except ValueError:
+                raise StoreError(400, f"line {number} of the input dataset is not JSON") from None
+            if not isinstance(row, dict) or not isinstance(row.get("body"), dict):
+                raise StoreError(400, f"line {number} of the input dataset has no body object")
+            if fail_match is not None and fail_match in str(row.get("custom_id", "")):
+                failing.append(total)
+            total += 1
+    return path, total, failing
 
 
 def _short(dataset: str) -> str:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from typing import Any
 
 from .state import Record, Simulator
@@ -53,6 +53,16 @@ class Exchange:
             chunks.append(message.get("body", b""))
             if not message.get("more_body", False):
                 return b"".join(chunks)
+
+    async def body_chunks(self) -> AsyncIterator[bytes]:
+        """The request body as it arrives (for large uploads); stops early if the client leaves."""
+        while True:
+            message = await self._receive()
+            if message["type"] == "http.disconnect":
+                return
+            yield message.get("body", b"")
+            if not message.get("more_body", False):
+                return
 
     def headers(self) -> dict[str, str]:
         """Request headers, lowercased; repeated headers are joined as HTTP allows."""

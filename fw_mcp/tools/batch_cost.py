@@ -29,6 +29,7 @@ from fw_mcp.tools.runtime import identity_of, runtime_of
 __all__ = [
     "cost_line",
     "hold_file",
+    "hold_input_file",
     "hold_requests",
     "job_cost",
     "priced",
@@ -47,6 +48,21 @@ async def hold_requests(
     """
     runtime = runtime_of(ctx)
     tokens = estimate_lines(lines, max_tokens, runtime.settings.budget.image_tokens)
+    return await hold_submission(runtime.spend, user=identity_of(ctx) or "", model=model, tokens=tokens)
+
+
+async def hold_input_file(
+    ctx: Context[Any, Any], path: Path, model: str, max_tokens: int | None
+) -> Submission:
+    """For batch_submit `input_path`: hold the maximum cost of a checked JSON Lines file (read a line
+    at a time, in a thread), before any upload.
+
+    Raises:
+        BudgetExceeded, SpendStoreUnavailable: as `Spend.reserve`; nothing is uploaded then.
+    """
+    runtime = runtime_of(ctx)
+    estimate = partial(estimate_file, path, max_tokens, runtime.settings.budget.image_tokens)
+    tokens = await anyio.to_thread.run_sync(estimate)
     return await hold_submission(runtime.spend, user=identity_of(ctx) or "", model=model, tokens=tokens)
 
 

@@ -1,7 +1,8 @@
-"""The `batch_submit` tool: hand up to [batch] max_requests chat requests to Fireworks' batch engine.
+"""The `batch_submit` tool: hand chat requests to Fireworks' batch engine, listed in the call (up to
+[batch] max_requests) or as a JSON Lines file inside the allowed folders (`input_path`).
 
-Every request is checked here first (as `chat` checks its arguments); only then is the input
-written as JSON Lines to a temporary file, uploaded (streamed from disk) as a dataset, and the job
+Every request is checked here first (as `chat` checks its arguments; a file line by line, in a
+worker thread); only then is the input uploaded (streamed from disk) as a dataset, and the job
 created. The model's batch support is checked before any upload: a model without it would leave
 the job PENDING for ever.
 """
@@ -10,6 +11,8 @@ from __future__ import annotations
 
 import json
 import tempfile
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -22,6 +25,7 @@ from fw_mcp.errors import FireworksHTTPError, FwMcpError, InvalidArgument
 from fw_mcp.fireworks.batch import new_resource_id
 from fw_mcp.fireworks.wire import ChatRequest
 from fw_mcp.fireworks.wire.batch import BatchJob, BatchJobRequest, InferenceParameters
+from fw_mcp.spend.batch import Submission
 from fw_mcp.tools.arguments import (
     MaxTokens,
     Messages,
@@ -37,8 +41,8 @@ from fw_mcp.tools.arguments import (
     stop_list,
 )
 from fw_mcp.tools.batch_common import BatchCall
-from fw_mcp.tools.batch_cost import hold_requests, submission_fields
-from fw_mcp.tools.batch_input import Problems, check_custom_id
+from fw_mcp.tools.batch_cost import hold_input_file, hold_requests, submission_fields
+from fw_mcp.tools.batch_input import Problems, check_custom_id, check_input_path
 from fw_mcp.tools.job import tool_errors
 from fw_mcp.tools.portable import PORTABLE
 from fw_mcp.tools.results import MODEL_PREFIX, CostOut, content_blocks
@@ -84,10 +88,21 @@ class SubmitResult(BaseModel):
 async def batch_submit(
     ctx: Context[Any, Any],
     requests: Annotated[
-        list[BatchRequest],
-        Field(description="The chat requests, each with `prompt` or `messages` (like `chat`).", min_length=1),
+        list[BatchRequest] | None,
+        Field(
+            description="The chat requests, each with `prompt` or `messages` (like `chat`). Give this or `input_path`.",
+            min_length=1,
+        ),
         PORTABLE,
-    ],
+    ] = None,
+    input_path: Annotated[
+        str | None,
+        Field(
+            description='A JSON Lines file inside the allowed folders, one {"custom_id": ..., "body": {"messages": '
+            "[...], ...}} per line (Fireworks' batch format, up to 1 GB). Give this or `requests`.",
+            min_length=1,
+        ),
+    ] = None,
     model: Model = None,
     max_tokens: Annotated[
         int | None, Field(description="Default longest answer, in tokens, for requests that set none.", ge=1)
@@ -105,45 +120,101 @@ async def batch_submit(
     """Run many chat requests on Fireworks' batch engine, at half the price of `chat`, results within 24 h.
 
     Use it for work that does not need answers now: labelling or summarising hundreds of items,
-    running an evaluation set. Every request is checked before anything is sent; a bad one stops
-    the whole submission with its position and the problem. Returns the job id: follow the job
+    running an evaluation set. Give `requests` (up to 1,000) or `input_path` (a JSON Lines file, any
+    size up to 1 GB). Every request is checked before anything is sent; a bad one stops the whole
+    submission with its position (or line number) and the problem. Returns the job id: follow the job
     with batch_status (it can wait), then fetch every answer with batch_results.
     """
     call = BatchCall.of(ctx)
     settings = call.settings
-    if len(requests) > settings.batch.max_requests:
+    if (requests is None) == (input_path is None):
         raise InvalidArgument(
             "requests",
-            f"{len(requests):,} requests were given, more than the {settings.batch.max_requests:,} one call takes "
-            "([batch] max_requests); submit a JSON Lines file with `fw-mcp batch submit` instead.",
+            "give exactly one of `requests` (a list of chat requests) and `input_path` (a JSON Lines file "
+            f"inside the allowed folders), {'not both' if requests else 'none was given'}.",
         )
     resolved = settings.resolve_model(model, "chat")
-    lines = _lines(requests, resolved, settings.limits.max_input_chars)
     params = InferenceParameters(max_tokens=max_tokens, temperature=temperature, top_p=top_p)
-    submission = await hold_requests(ctx, resolved, lines, max_tokens)  # over budget: nothing is uploaded
-    with tempfile.TemporaryDirectory(prefix="fw-mcp-batch-") as folder:
-        path = Path(folder) / "input.jsonl"
-        await anyio.Path(path).write_text("".join(line + "\n" for line in lines), encoding="utf-8")
-        job = await submission.submit(submit_file(call, path, len(lines), resolved, params, display_name))
+    if input_path is not None:
+        job, count, submission = await _submit_path(ctx, call, input_path, resolved, params, display_name)
+    else:
+        assert requests is not None
+        job, count, submission = await _submit_requests(ctx, call, requests, resolved, params, display_name)
     estimate, estimate_text = submission_fields(submission)
     payload = (
         SubmitResult(
             job_id=job.job_id,
             state=job.short_state,
-            requests=len(lines),
+            requests=count,
             model=resolved,
             display_name=display_name or "",
         ).model_dump(exclude={"estimated_cost"})
         | estimate
     )
     text = (
-        f"Submitted batch job {job.job_id}: {len(lines):,} requests to {resolved.removeprefix(MODEL_PREFIX)}, "
+        f"Submitted batch job {job.job_id}: {count:,} requests to {resolved.removeprefix(MODEL_PREFIX)}, "
         f"state {job.short_state}. Follow it with batch_status (job_id={job.job_id!r}, wait up to the call's "
         f"time limit); fetch answers with batch_results once it is COMPLETED.\n{estimate_text}"
     )
     return CallToolResult(
         content=content_blocks([text], f"[batch job: {job.job_id}]"), structured_content=payload
     )
+
+
+async def _submit_requests(
+    ctx: Context[Any, Any],
+    call: BatchCall,
+    requests: list[BatchRequest],
+    model: str,
+    params: InferenceParameters,
+    display_name: str | None,
+) -> tuple[BatchJob, int, Submission]:
+    """Check the listed requests, hold their maximum cost, write them as JSON Lines to a temporary
+    file, and submit that."""
+    limit = call.settings.batch.max_requests
+    if len(requests) > limit:
+        raise InvalidArgument(
+            "requests",
+            f"{len(requests):,} requests were given, more than the {limit:,} one call takes "
+            "([batch] max_requests); write them to a JSON Lines file and pass `input_path` instead.",
+        )
+    lines = _lines(requests, model, call.settings.limits.max_input_chars)
+    submission = await hold_requests(ctx, model, lines, params.max_tokens)  # over budget: nothing is uploaded
+    with tempfile.TemporaryDirectory(prefix="fw-mcp-batch-") as folder:
+        path = Path(folder) / "input.jsonl"
+        await anyio.Path(path).write_text("".join(line + "\n" for line in lines), encoding="utf-8")
+        job = await submission.submit(submit_file(call, path, len(lines), model, params, display_name))
+    return job, len(lines), submission
+
+
+async def _submit_path(
+    ctx: Context[Any, Any],
+    call: BatchCall,
+    ref: str,
+    model: str,
+    params: InferenceParameters,
+    display_name: str | None,
+) -> tuple[BatchJob, int, Submission]:
+    """Check every line of a local file (in a worker thread), hold its maximum cost, upload it from
+    disk, and start the job only if the file uploaded is still the one checked."""
+    settings = call.settings
+    check = partial(check_input_path, ref, settings.allowed_dirs(), model, settings.batch)
+    checked = await anyio.to_thread.run_sync(check)
+
+    def unchanged() -> None:
+        if not checked.unchanged():
+            raise InvalidArgument(
+                "input_path",
+                f"{ref!r} changed while it was checked or uploaded; no job was started. Try again.",
+            )
+
+    try:
+        submission = await hold_input_file(ctx, checked.path, model, params.max_tokens)
+        pending = submit_file(call, checked.path, checked.count, model, params, display_name, unchanged)
+        job = await submission.submit(pending)
+    except OSError as exc:
+        raise InvalidArgument("input_path", f"{ref!r} cannot be read ({exc.strerror or exc}).") from None
+    return job, checked.count, submission
 
 
 def _lines(requests: list[BatchRequest], model: str, max_chars: int) -> list[str]:
@@ -196,8 +267,10 @@ async def submit_file(
     model: str,
     params: InferenceParameters,
     display_name: str | None,
+    before_job: Callable[[], None] | None = None,
 ) -> BatchJob:
-    """Upload a checked input file as a new dataset and start a job on it.
+    """Upload a checked input file as a new dataset and start a job on it (`before_job`, when given,
+    runs between the upload and the job: it may refuse to start it).
 
     Raises:
         InvalidArgument: the model does not support batch inference, or is unknown.
@@ -210,6 +283,8 @@ async def submit_file(
     async with call.about():
         await client.create_dataset(input_id, count, options)
         await client.upload_dataset(input_id, path, options)
+        if before_job is not None:
+            before_job()
         request = BatchJobRequest(
             display_name=display_name,
             model=model,

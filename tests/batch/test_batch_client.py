@@ -15,7 +15,7 @@ import pytest
 from fw_mcp.errors import ConfigError, FireworksHTTPError
 from fw_mcp.fireworks import FireworksClient, create_http_client
 from fw_mcp.fireworks.batch import BatchClient, DownloadFailed, check_resource_id, new_resource_id
-from fw_mcp.fireworks.wire.batch import BatchJob, BatchJobRequest, InferenceParameters
+from fw_mcp.fireworks.wire.batch import BatchJob, BatchJobRequest, InferenceParameters, ModelResource
 from fw_mcp.settings import Settings, load_settings
 from fw_mcp.simulator import SimulatorServer
 from tests.batch.conftest import ACCOUNT
@@ -87,7 +87,7 @@ async def test_submit_poll_and_download_a_job_without_sending_the_key(
     assert sorted(json.loads(line)["custom_id"] for line in lines) == sorted(f"r{i}" for i in range(300))
     assert not (tmp_path / "results.jsonl.part").exists()
     uploaded = batch_sim.app.batch.datasets[(ACCOUNT, "in-x")].files["in.jsonl"]
-    assert uploaded == source.read_bytes()
+    assert uploaded.read_bytes() == source.read_bytes()
     assert batch_sim.app.batch.jobs[(ACCOUNT, "job-x")].body["inferenceParameters"] == {"maxTokens": 64}
     assert batch_sim.app.batch.downloads == [{"authorization": False, "range": None}]
 
@@ -127,6 +127,18 @@ async def test_control_base_url_overrides_the_host_of_the_base_url(batch_sim: Si
     )
     async with batch_client(settings) as batch:
         assert await batch.list_jobs() == []
+
+
+@pytest.mark.parametrize(
+    ("sent", "read"),
+    [
+        ({"batchInferenceSupported": False}, False),  # proto3 JSON, as the control plane sends fields
+        ({"batch_inference_supported": True}, True),  # the spelling of Fireworks' docs
+        ({"name": "accounts/fireworks/models/x"}, None),  # not said: not refused
+    ],
+)
+def test_the_batch_flag_is_read_in_either_spelling(sent: dict[str, object], read: bool | None) -> None:
+    assert ModelResource.model_validate(sent).batch_inference_supported is read
 
 
 async def test_model_metadata_says_whether_batch_is_supported(batch_sim: SimulatorServer) -> None:

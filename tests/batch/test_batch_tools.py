@@ -206,8 +206,8 @@ async def test_results_that_do_not_add_up_are_an_error_not_a_gap(batch_sim: Simu
         output = next(
             ds for (_, name), ds in batch_sim.app.batch.datasets.items() if name.startswith("fw-mcp-output")
         )
-        lines = output.files["results.jsonl"].splitlines(keepends=True)
-        output.files["results.jsonl"] = b"".join([*lines[1:], lines[2]])  # one lost, one twice
+        lines = output.files["results.jsonl"].read_bytes().splitlines(keepends=True)
+        output.files["results.jsonl"].write_bytes(b"".join([*lines[1:], lines[2]]))  # one lost, one twice
         result = await call(client, "batch_results", job_id=job)
     said = text(result)
     assert result.is_error and "do not account for every request exactly once" in said

@@ -85,7 +85,7 @@ async def test_a_dataset_is_created_uploaded_as_multipart_and_read_back(batch_si
             f"{batch_sim.root_url}/v1/accounts/{ACCOUNT}/datasets", json={"datasetId": "In_A"}, headers=AUTH
         )
     assert got.json()["state"] == "READY" and got.json()["exampleCount"] == "3"
-    assert batch_sim.app.batch.datasets[(ACCOUNT, "in-a")].files["input.jsonl"] == jsonl(3)
+    assert batch_sim.app.batch.datasets[(ACCOUNT, "in-a")].files["input.jsonl"].read_bytes() == jsonl(3)
     assert again.status_code == 409
     assert bad.status_code == 400 and "lowercase" in bad.json()["error"]["message"]
 
@@ -187,8 +187,8 @@ async def test_a_model_without_batch_support_says_so_and_is_refused(batch_sim: S
         meta = await client.get(f"{root}/v1/accounts/fireworks/models/glm-4p6", headers=AUTH)
         other = await client.get(f"{root}/v1/accounts/fireworks/models/deepseek-v3p1", headers=AUTH)
         refused = await start_job(client, root, 2, model="accounts/fireworks/models/glm-4p6")
-    assert meta.json()["batch_inference_supported"] is False
-    assert other.json()["batch_inference_supported"] is True
+    assert meta.json()["batchInferenceSupported"] is False  # camelCase, as every control-plane field
+    assert other.json()["batchInferenceSupported"] is True
     assert refused.status_code == 400 and "batch" in refused.json()["error"]["message"]
 
 

@@ -43,6 +43,7 @@ class Session:
 def server_env(base_url: str, key: str | None = TEST_KEY, **extra: str) -> dict[str, str]:
     env = {"FIREWORKS_BASE_URL": base_url, "FW_MCP_LOG_LEVEL": "INFO", **extra}
     env.setdefault("XDG_STATE_HOME", os.environ.get("XDG_STATE_HOME", ""))  # the test's, not the user's
+    env.setdefault("XDG_CACHE_HOME", os.environ.get("XDG_CACHE_HOME", ""))
     if key is not None:
         env["FIREWORKS_API_KEY"] = key
     return env

@@ -6,7 +6,7 @@ keep fields they do not know. Job states are the API's, without the `JOB_STATE_`
 
 from __future__ import annotations
 
-from pydantic import ConfigDict, Field
+from pydantic import AliasChoices, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
 from fw_mcp.fireworks.wire.base import ControlPlaneRequest, WireResponse
@@ -121,8 +121,14 @@ class DownloadEndpoint(ControlPlaneResponse):
 
 
 class ModelResource(ControlPlaneResponse):
+    """A model's metadata. Fireworks' docs name the batch flag `batch_inference_supported`; the
+    control plane sends proto3 JSON, camelCase (`supportsImageInput`, `contextLength`), so the flag
+    comes as `batchInferenceSupported`. Both spellings are read; absent means "not said"."""
+
     name: str = ""
-    batch_inference_supported: bool | None = Field(default=None, alias="batch_inference_supported")
+    batch_inference_supported: bool | None = Field(
+        default=None, validation_alias=AliasChoices("batchInferenceSupported", "batch_inference_supported")
+    )
 
 
 class Empty(ControlPlaneResponse):
