@@ -18,6 +18,8 @@ if TYPE_CHECKING:
     from fw_mcp.fireworks.wire.batch import BatchJob, InferenceParameters
     from fw_mcp.settings import Settings
     from fw_mcp.tools.batch_common import BatchCall
+    from fw_mcp.tools.batch_fetch import JobFiles
+    from fw_mcp.tools.batch_output import Page
 
 __all__ = ["add_arguments", "run"]
 
@@ -162,31 +164,32 @@ async def _cost(call: BatchCall, job: BatchJob) -> None:
 
 
 async def _results(call: BatchCall, job_id: str, output: Path) -> int:
-    import os
-    import tempfile
-    from functools import partial
-
-    import anyio
-
-    from fw_mcp.tools.batch_output import read_page, write_items
-    from fw_mcp.tools.batch_results import fetch_job_files, require_completed
+    from fw_mcp.tools.batch_fetch import with_job_files
+    from fw_mcp.tools.batch_results import require_completed
 
     async with call.about(job_id):
         job = await call.client.get_job(job_id, call.options)
         require_completed(job)
-        with tempfile.TemporaryDirectory(prefix="fw-mcp-results-") as folder:
-            files = await fetch_job_files(call, job, Path(folder))
-            results, errors = files.get("results"), files.get("errors")
-            page = await anyio.to_thread.run_sync(partial(read_page, files["input"], results, errors, 0, 0))
-            part = output.with_name(output.name + ".part")
-            count = await anyio.to_thread.run_sync(write_items, results, errors, part)
-            await anyio.to_thread.run_sync(os.replace, part, output)
+        count, page = await with_job_files(call, job, lambda files: _write_results(files, output))
     print(
         f"fw-mcp: wrote {count:,} results to {output}: {page.succeeded:,} answered, {page.failed:,} failed "
         f"(every one of the {page.total:,} requests accounted for).",
         file=sys.stderr,
     )
     return EXIT_OK
+
+
+def _write_results(files: JobFiles, output: Path) -> tuple[int, Page]:
+    """Every result into `output` (via `output.part`, renamed when whole). Blocking."""
+    import os
+
+    from fw_mcp.tools.batch_output import read_page, write_items
+
+    page = read_page(files.input, files.results, files.errors, 0, 0)
+    part = output.with_name(output.name + ".part")
+    count = write_items(files.results, files.errors, part)
+    os.replace(part, output)
+    return count, page
 
 
 async def _list(call: BatchCall) -> int:

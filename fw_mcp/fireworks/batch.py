@@ -87,6 +87,11 @@ class BatchClient:
             )
         return account
 
+    @property
+    def control_root(self) -> str:
+        """The control plane's URL up to `/v1/` (what identifies where jobs live)."""
+        return self._client.control_plane_url("")
+
     def _path(self, *parts: str) -> str:
         return "/".join(("accounts", self.account, *parts))
 

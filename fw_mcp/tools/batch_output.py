@@ -18,9 +18,10 @@ from pydantic import BaseModel, Field
 
 from fw_mcp.errors import FwMcpError
 
-__all__ = ["BatchItem", "IncompleteResults", "Page", "read_page", "write_items"]
+__all__ = ["BatchItem", "Counter", "IncompleteResults", "Page", "item_lines", "read_page", "write_items"]
 
 _SHOWN_IDS = 5
+_CHUNK = 256 * 1024
 
 
 class IncompleteResults(FwMcpError):
@@ -73,14 +74,39 @@ def read_page(source: Path, results: Path | None, errors: Path | None, offset: i
 def write_items(results: Path | None, errors: Path | None, dest: Path) -> int:
     """Every item (results file order, then errors) as JSON Lines into `dest`; returns the count.
     Check the files with `read_page` first. Blocking: run it in a worker thread."""
-    count = 0
-    with dest.open("w", encoding="utf-8") as out:
-        for path, failed in ((results, False), (errors, True)):
-            for row in _rows(path):
-                item = _item(row, failed or ("error" in row and "response" not in row))
-                out.write(item.model_dump_json(exclude_none=True) + "\n")
-                count += 1
-    return count
+    counter = Counter()
+    with dest.open("wb") as out:
+        for chunk in item_lines(results, errors, counter):
+            out.write(chunk)
+    return counter.lines
+
+
+class Counter:
+    """How many lines `item_lines` has produced so far."""
+
+    lines = 0
+
+
+def item_lines(results: Path | None, errors: Path | None, counter: Counter | None = None) -> Iterator[bytes]:
+    """Every item (results file order, then errors) as JSON Lines, in chunks of about 256 KiB, read
+    from the files a line at a time: memory holds one chunk, whatever the job's size. Blocking."""
+    buffer: list[bytes] = []
+    size = 0
+    for path, failed in ((results, False), (errors, True)):
+        for row in _rows(path):
+            line = _item(row, failed or ("error" in row and "response" not in row)).model_dump_json(
+                exclude_none=True
+            )
+            data = (line + "\n").encode()
+            buffer.append(data)
+            size += len(data)
+            if counter is not None:
+                counter.lines += 1
+            if size >= _CHUNK:
+                yield b"".join(buffer)
+                buffer, size = [], 0
+    if buffer:
+        yield b"".join(buffer)
 
 
 def _check(order: dict[str, int], seen: dict[str, int]) -> None:

@@ -1,15 +1,15 @@
-"""The `batch_results` tool: a finished job's answers, a page at a time, every request accounted for.
+"""The `batch_results` tool: a finished job's answers, a page at a time or all written to a file,
+every request accounted for.
 
-The job's input and output files are fetched from their signed URLs (without the Fireworks key) into
-a temporary folder for the call, checked (`batch_output.read_page`), and removed. Each call starts
-from the job id alone, so it works from any process.
+The job's files are fetched once from their signed URLs (without the Fireworks key), checked, and
+kept in a bounded on-disk cache (`batch_fetch`), so every page after the first reads from disk.
+Each call starts from the job id alone, so it works from any process. With `output_path`, every
+result is written as JSON Lines into the output folder, a chunk at a time, atomically.
 """
 
 from __future__ import annotations
 
-import tempfile
 from functools import partial
-from pathlib import Path
 from typing import Annotated, Any
 
 import anyio
@@ -18,14 +18,20 @@ from mcp.types import CallToolResult
 from pydantic import BaseModel, Field
 
 from fw_mcp.errors import InvalidArgument
+from fw_mcp.files.output import check_writable, write_atomic
 from fw_mcp.fireworks.wire.batch import BatchJob
+from fw_mcp.settings import Settings
 from fw_mcp.tools.batch_common import BatchCall, JobId
 from fw_mcp.tools.batch_cost import job_cost
-from fw_mcp.tools.batch_output import BatchItem, Page, read_page
+from fw_mcp.tools.batch_fetch import JobFiles, with_job_files
+from fw_mcp.tools.batch_output import BatchItem, Counter, Page, item_lines, read_page
+from fw_mcp.tools.embed import OutputPath, Overwrite
 from fw_mcp.tools.job import tool_errors
 from fw_mcp.tools.results import cap, content_blocks
 
-__all__ = ["ResultsPage", "batch_results", "fetch_job_files", "require_completed"]
+__all__ = ["ResultsPage", "batch_results", "require_completed"]
+
+_PREVIEW = 5  # results shown when every one was written to a file
 
 
 class ResultsPage(BaseModel):
@@ -34,8 +40,14 @@ class ResultsPage(BaseModel):
     succeeded: int = Field(description="Requests answered.")
     failed: int = Field(description="Requests that failed (their items carry `error`).")
     offset: int = Field(description="Position of the first item of this page, in input order.")
-    results: list[BatchItem] = Field(description="This page's items, in the input's order.")
+    results: list[BatchItem] = Field(
+        description="This page's items, in the input's order (with output_path: the first few)."
+    )
     next_offset: int | None = Field(description="Pass as `offset` for the next page; None on the last page.")
+    output_path: str | None = Field(
+        default=None, description="The file every result was written to, if asked."
+    )
+    lines_written: int | None = Field(default=None, description="Lines (results) written to output_path.")
 
 
 @tool_errors
@@ -46,25 +58,56 @@ async def batch_results(
     limit: Annotated[
         int | None, Field(description="Items per page. Default: [batch] page_size (50).", ge=1, le=1000)
     ] = None,
+    output_path: OutputPath = None,
+    overwrite: Overwrite = False,
 ) -> Annotated[CallToolResult, ResultsPage]:
-    """The answers of a COMPLETED batch job, in the order the requests were submitted, a page at a time.
+    """The answers of a COMPLETED batch job, in the order the requests were submitted, a page at a time;
+    or, with `output_path`, every answer written as JSON Lines to a file in the output folder.
 
     Each item: custom_id, text, finish_reason, usage, or error for a request that failed. Every
     request of the job is accounted for exactly once; if Fireworks' files do not add up, this says
-    so instead of returning a partial list.
+    so instead of returning a partial list. For large jobs prefer `output_path`: the result then
+    says where the file is, how many lines it has, and shows the first few.
     """
     call = BatchCall.of(ctx)
-    size = limit or call.settings.batch.page_size
+    settings = call.settings
+    if output_path is not None:
+        if offset:
+            raise InvalidArgument(
+                "offset",
+                "with output_path every result is written; leave out offset (or output_path to page).",
+            )
+        await anyio.to_thread.run_sync(
+            lambda: check_writable(
+                settings.output_dir(), output_path, overwrite=overwrite, argument="output_path"
+            )
+        )
+    size = limit or (_PREVIEW if output_path is not None else settings.batch.page_size)
     async with call.about(job_id):
         job = await call.client.get_job(job_id, call.options)
         require_completed(job)
         await job_cost(ctx, job)  # seen COMPLETED: counted in the usage ledger, once per job
-        with tempfile.TemporaryDirectory(prefix="fw-mcp-results-") as folder:
-            files = await fetch_job_files(call, job, Path(folder))
-            page = await anyio.to_thread.run_sync(
-                partial(read_page, files["input"], files.get("results"), files.get("errors"), offset, size)
-            )
-    return _result(job_id, page, offset, size, call.settings.limits.max_result_chars)
+        if output_path is None:
+            page = await with_job_files(call, job, partial(_page, offset=offset, size=size))
+            return _result(job_id, page, offset, size, settings.limits.max_result_chars)
+        written, lines, page = await with_job_files(
+            call, job, partial(_write_all, settings=settings, ref=output_path, overwrite=overwrite, size=size)
+        )
+    return _result(job_id, page, 0, size, settings.limits.max_result_chars, (written, lines))
+
+
+def _page(files: JobFiles, *, offset: int, size: int) -> Page:
+    return read_page(files.input, files.results, files.errors, offset, size)
+
+
+def _write_all(
+    files: JobFiles, *, settings: Settings, ref: str, overwrite: bool, size: int
+) -> tuple[str, int, Page]:
+    """Every result into the output folder (atomically), and the first `size` for the answer."""
+    counter = Counter()
+    lines = item_lines(files.results, files.errors, counter)
+    written = write_atomic(settings.output_dir(), ref, lines, overwrite=overwrite, argument="output_path")
+    return written, counter.lines, _page(files, offset=0, size=size)
 
 
 def require_completed(job: BatchJob) -> None:
@@ -82,24 +125,9 @@ def require_completed(job: BatchJob) -> None:
     )
 
 
-async def fetch_job_files(call: BatchCall, job: BatchJob, folder: Path) -> dict[str, Path]:
-    """The job's input file and its results and error files (when present), on disk."""
-    client, options = call.client, call.options
-    files: dict[str, Path] = {}
-    inputs = await client.download_urls(job.input_dataset_id.rsplit("/", 1)[-1], options)
-    outputs = await client.download_urls(job.output_dataset_id.rsplit("/", 1)[-1], options)
-    if not inputs:
-        raise InvalidArgument("job_id", f"the input dataset of job {job.job_id} has no file any more.")
-    files["input"] = folder / "input.jsonl"
-    await client.download(next(iter(inputs.values())), files["input"])
-    for name, url in outputs.items():
-        kind = "errors" if "error" in name.lower() else "results"
-        files[kind] = folder / f"{kind}.jsonl"
-        await client.download(url, files[kind])
-    return files
-
-
-def _result(job_id: str, page: Page, offset: int, size: int, max_chars: int) -> CallToolResult:
+def _result(
+    job_id: str, page: Page, offset: int, size: int, max_chars: int, written: tuple[str, int] | None = None
+) -> CallToolResult:
     each = max(1000, max_chars // max(1, len(page.items)))
     items = []
     for item in page.items:
@@ -113,7 +141,9 @@ def _result(job_id: str, page: Page, offset: int, size: int, max_chars: int) -> 
         failed=page.failed,
         offset=offset,
         results=items,
-        next_offset=end if end < page.total else None,
+        next_offset=end if end < page.total and written is None else None,
+        output_path=written[0] if written else None,
+        lines_written=written[1] if written else None,
     )
     lines = [
         f"[{i.custom_id}] " + (f"ERROR: {i.error}" if i.error is not None else (i.text or "").strip())
@@ -124,6 +154,12 @@ def _result(job_id: str, page: Page, offset: int, size: int, max_chars: int) -> 
         f"[batch job {job_id}: items {offset + 1 if items else offset}-{end} of {page.total:,}; "
         f"{page.succeeded:,} answered, {page.failed:,} failed.{more}]"
     )
+    if written is not None:
+        account = (
+            f"[batch job {job_id}: wrote all {written[1]:,} results to {written[0]} as JSON Lines "
+            f"({page.succeeded:,} answered, {page.failed:,} failed; every one of the {page.total:,} requests "
+            f"accounted for). The first {len(items)} are shown above.]"
+        )
     return CallToolResult(
         content=content_blocks(["\n\n".join(lines)], account), structured_content=payload.model_dump()
     )

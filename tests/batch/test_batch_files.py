@@ -155,3 +155,106 @@ def test_a_checked_file_edited_or_replaced_afterwards_no_longer_counts_as_checke
     again = check_input_path(str(source), [tmp_path], MODEL, settings.batch)
     write_jsonl(tmp_path / "other.jsonl", [row(1)]).replace(source)
     assert again.count == 4 and not again.unchanged()
+
+
+async def finished_job(client: Any, source: Path) -> str:
+    job = data(await call(client, "batch_submit", input_path=str(source)))["job_id"]
+    assert data(await call(client, "batch_status", job_id=job, wait=30))["state"] == "COMPLETED"
+    return str(job)
+
+
+async def test_output_path_writes_every_result_once_and_shows_the_first_few(
+    batch_sim: SimulatorServer, tmp_path: Path
+) -> None:
+    outputs = tmp_path / "out"
+    outputs.mkdir()
+    batch_sim.app.batch.configure(fail_match="doc-7")  # doc-7, doc-70..79, doc-700..799, doc-1007..
+    source = write_jsonl(tmp_path / "docs.jsonl", [row(i) for i in range(1200)])
+    async with host(settings_for(batch_sim, tmp_path, outputs)) as client:
+        job = await finished_job(client, source)
+        result = await call(client, "batch_results", job_id=job, output_path="results.jsonl")
+    got = data(result)
+    written = [
+        json.loads(line) for line in (outputs / "results.jsonl").read_text(encoding="utf-8").splitlines()
+    ]
+    failed = {f"doc-{i}" for i in range(1200) if "doc-7" in f"doc-{i}"}
+    assert sorted(r["custom_id"] for r in written) == sorted(f"doc-{i}" for i in range(1200))
+    assert {r["custom_id"] for r in written if "error" in r} == failed
+    assert all(r["text"] and r["finish_reason"] and r["usage"] for r in written if "error" not in r)
+    assert got["output_path"] == str((outputs / "results.jsonl").resolve()) and got["lines_written"] == 1200
+    assert (got["total"], got["failed"], got["next_offset"]) == (1200, len(failed), None)
+    assert [i["custom_id"] for i in got["results"]] == [f"doc-{i}" for i in range(5)]
+    assert "wrote all 1,200 results to" in text(result)
+    assert sorted(p.name for p in outputs.iterdir()) == ["results.jsonl"]  # no temporary file left
+
+
+async def test_output_path_is_refused_before_anything_is_downloaded(
+    batch_sim: SimulatorServer, tmp_path: Path
+) -> None:
+    outputs = tmp_path / "out"
+    outputs.mkdir()
+    (outputs / "taken.jsonl").write_text("mine\n")
+    source = write_jsonl(tmp_path / "docs.jsonl", [row(i) for i in range(5)])
+    async with host(settings_for(batch_sim, tmp_path)) as client:  # no output folder configured
+        job = await finished_job(client, source)
+        unset = await call(client, "batch_results", job_id=job, output_path="r.jsonl")
+    async with host(settings_for(batch_sim, tmp_path, outputs)) as client:
+        taken = await call(client, "batch_results", job_id=job, output_path="taken.jsonl")
+        away = await call(client, "batch_results", job_id=job, output_path=str(tmp_path / "r.jsonl"))
+        paged = await call(client, "batch_results", job_id=job, output_path="r.jsonl", offset=2)
+    assert unset.is_error and "FW_MCP_OUTPUT_DIR" in text(unset)
+    assert taken.is_error and "already exists; pass overwrite: true" in text(taken)
+    assert away.is_error and "not inside the output folder" in text(away)
+    assert paged.is_error and "offset" in text(paged)
+    assert batch_sim.app.batch.downloads == [] and (outputs / "taken.jsonl").read_text() == "mine\n"
+
+
+async def test_results_that_do_not_add_up_leave_no_file_behind(
+    batch_sim: SimulatorServer, tmp_path: Path
+) -> None:
+    outputs = tmp_path / "out"
+    outputs.mkdir()
+    source = write_jsonl(tmp_path / "docs.jsonl", [row(i) for i in range(20)])
+    async with host(settings_for(batch_sim, tmp_path, outputs)) as client:
+        job = await finished_job(client, source)
+        output = next(ds for (_, name), ds in batch_sim.app.batch.datasets.items() if "output" in name)
+        lines = output.files["results.jsonl"].read_bytes().splitlines(keepends=True)
+        output.files["results.jsonl"].write_bytes(b"".join(lines[:-1]))  # the last result lost
+        result = await call(client, "batch_results", job_id=job, output_path="results.jsonl")
+    assert result.is_error and "1 request(s) with neither a result nor an error (doc-19)" in text(result)
+    assert list(outputs.iterdir()) == []
+
+
+async def test_paging_a_finished_job_downloads_its_files_once_even_across_restarts(
+    batch_sim: SimulatorServer, tmp_path: Path
+) -> None:
+    source = write_jsonl(tmp_path / "docs.jsonl", [row(i) for i in range(1000)])
+    settings = settings_for(batch_sim, tmp_path, cache_dir=str(tmp_path / "cache"))
+    items: list[dict[str, Any]] = []
+    async with host(settings) as client:
+        job = await finished_job(client, source)
+        for offset in range(0, 600, 100):
+            items += data(await call(client, "batch_results", job_id=job, offset=offset, limit=100))[
+                "results"
+            ]
+    async with host(settings) as restarted:
+        for offset in range(600, 1000, 100):
+            items += data(await call(restarted, "batch_results", job_id=job, offset=offset, limit=100))[
+                "results"
+            ]
+    assert [i["custom_id"] for i in items] == [f"doc-{i}" for i in range(1000)]
+    assert len(batch_sim.app.batch.downloads) == 2  # the input file and the results file, once each
+    assert len([p for p in (tmp_path / "cache").iterdir() if not p.name.startswith(".")]) == 1
+
+
+async def test_a_job_larger_than_the_cache_is_downloaded_for_every_page(
+    batch_sim: SimulatorServer, tmp_path: Path
+) -> None:
+    source = write_jsonl(tmp_path / "docs.jsonl", [row(i) for i in range(50)])
+    settings = settings_for(batch_sim, tmp_path, cache_dir=str(tmp_path / "cache"), cache_bytes=1000)
+    async with host(settings) as client:
+        job = await finished_job(client, source)
+        for offset in (0, 25):
+            data(await call(client, "batch_results", job_id=job, offset=offset, limit=25))
+    assert len(batch_sim.app.batch.downloads) == 4
+    assert [p for p in (tmp_path / "cache").iterdir()] == []  # nothing kept, no staging left
