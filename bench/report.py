@@ -185,6 +185,27 @@ def summary(results: dict[str, Any]) -> list[dict[str, Any]]:
             f"{first['requests']} ({first['embedding_inputs']} texts embedded) then {second['requests']} "
             f"({second['embedding_inputs']} text embedded, 1 rerank); median of {se['rounds']} servers",
         )
+    if b := results.get("batch"):
+        if b.get("peak_over_idle_mb") is not None:
+            row(
+                "8 batch: peak RSS over idle, submit + results",
+                f"{b['peak_over_idle_mb']} MB",
+                f"< {b['target_mb']:.0f} MB",
+                b["met"],
+                f"{b['input_bytes'] / 2**20:.0f} MB input ({b['requests']:,} requests), "
+                f"{b['results_bytes'] / 2**20:.0f} MB results; submit +{b['submit_peak_over_idle_mb']} MB "
+                f"({b['submit_seconds']} s), results to a file +{b['results_peak_over_idle_mb']} MB "
+                f"({b['results_seconds']} s); idle {b['idle_rss_mb']} MB; simulator peak "
+                f"{b.get('simulator_peak_rss_mb')} MB",
+            )
+        else:
+            row(
+                "8 batch: peak RSS over idle",
+                "not measured",
+                f"< {b['target_mb']:.0f} MB",
+                b["met"],
+                b["problem"] or "",
+            )
     return rows
 
 

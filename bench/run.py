@@ -21,10 +21,10 @@ if __package__ in (None, ""):  # `python bench/run.py`: make `bench` importable,
     sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
     sys.path.insert(0, _root)
 
-from bench import concurrency, http_load, memory, overhead, report, search, startup, streaming
+from bench import batch, concurrency, http_load, memory, overhead, report, search, startup, streaming
 from bench.common import EXTRA_SERVER_ENV, LOG_DIR, SIM_CMD, TIMED_SIM_CMD, SimProcess
 
-SECTIONS = ("overhead", "concurrency", "streaming", "startup", "memory", "http", "search")
+SECTIONS = ("overhead", "concurrency", "streaming", "startup", "memory", "http", "search", "batch")
 HERE = Path(__file__).resolve().parent
 
 # (full, quick) repetitions
@@ -36,6 +36,7 @@ PLAN: dict[str, dict[str, Any]] = {
     "memory": {"calls": (1000, 1000)},
     "http": {"duration": (10.0, 2.5), "warmup": (3.0, 1.0), "single_calls": (20, 8)},
     "search": {"rounds": (3, 1)},
+    "batch": {"input_bytes": (200 * 1024 * 1024, 20 * 1024 * 1024)},
 }
 PER_CALL_LATENCY = 0.05  # "a fixed upstream latency": 50 ms, a fast model's time to first byte
 CONCURRENCY_LATENCY = 0.3  # the 300 ms upstream
@@ -98,6 +99,10 @@ async def measure(sections: list[str], quick: bool) -> dict[str, Any]:
             t0 = start("search")
             results["search"] = await search.run(sim, rounds=_n("search", "rounds", quick))
             timings["search"] = time.monotonic() - t0
+        if "batch" in sections:
+            t0 = start("batch")
+            results["batch"] = await batch.run(sim, input_bytes=_n("batch", "input_bytes", quick))
+            timings["batch"] = time.monotonic() - t0
     if "streaming" in sections:
         t0 = start("streaming")
         with SimProcess(TIMED_SIM_CMD, latency=PER_CALL_LATENCY) as timed:

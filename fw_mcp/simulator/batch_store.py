@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-from .generate import Reply, assemble_message, default_reply, plan_reply
+from .generate import assemble_message, default_reply, make_usage, plan_reply
 
 __all__ = ["PHASES", "BatchStore", "Dataset", "Job", "StoreError"]
 
@@ -43,7 +43,7 @@ DEFAULT_BATCH_CONFIG: dict[str, Any] = {
     "drop_download_after": None,  # the next download is cut after this many bytes (once)
     "no_batch_models": [],  # short model names without batch support
     "accounts": None,  # accounts the key may use (None: any); others get 403
-    "answer_words": None,  # pad every batch answer to this many words (large result files)
+    "answer_words": None,  # pad every batch answer to this many words (large result files, for bench/)
 }
 
 
@@ -371,19 +371,19 @@ def _answer(job: Job, request: dict[str, Any], index: int) -> dict[str, Any]:
     params = job.body.get("inferenceParameters") or {}
     body = {"max_tokens": params.get("maxTokens"), **request.get("body", {}), "model": job.body["model"]}
     body = {k: v for k, v in body.items() if v is not None}
-    reply = default_reply(body)
+    plan = plan_reply(default_reply(body), body)
+    message, usage = assemble_message(plan), plan.usage
     words = job.config["answer_words"]
-    if isinstance(words, int) and reply.content is not None:
-        have = reply.content.split()
-        filler = [f"word{i % 100}" for i in range(max(0, words - len(have)))]
-        reply = Reply(content=" ".join([*have, *filler]))
-    plan = plan_reply(reply, body)
+    if isinstance(words, int) and isinstance(message.get("content"), str):
+        extra = max(0, words - len(message["content"].split()))
+        message["content"] += "".join(f" word{i % 100}" for i in range(extra))
+        usage = make_usage(usage["prompt_tokens"], usage["completion_tokens"] + extra)
     return {
         "id": f"batch-{job.job_id}-{index}",
         "object": "chat.completion",
         "model": job.body["model"],
-        "choices": [{"index": 0, "finish_reason": plan.finish_reason, "message": assemble_message(plan)}],
-        "usage": plan.usage,
+        "choices": [{"index": 0, "finish_reason": plan.finish_reason, "message": message}],
+        "usage": usage,
     }
 
 
