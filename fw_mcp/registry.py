@@ -163,7 +163,8 @@ TOOLS: tuple[ToolSpec, ...] = (
         model_key=None,
         capability=Capability.TEXT,
         streamed=False,
-        summary="a finished batch job's answers, a page at a time, every request accounted for",
+        summary="a finished batch job's answers, a page at a time or all written to a file in the output folder",
+        effect=Effect.DESTROYS,  # output_path writes into the output folder, replacing a file with `overwrite`
     ),
     ToolSpec(
         name="batch_cancel",

@@ -231,3 +231,34 @@ async def test_another_process_configures_the_batch_faults_over_sim_controls(
     assert configured.status_code == 200 and configured.json()["outcome"] == "EXPIRED"
     assert typo.status_code == 400 and "outcom" in typo.json()["error"]
     assert batch_sim.app.batch.config["outcome"] == "EXPIRED"
+
+
+async def test_an_upload_with_other_fields_keeps_the_file_part_only(batch_sim: SimulatorServer) -> None:
+    base = f"{batch_sim.root_url}/v1/accounts/{ACCOUNT}/datasets"
+    async with httpx2.AsyncClient() as client:
+        await client.post(base, json={"datasetId": "in-f"}, headers=AUTH)
+        files = {"file": ("mine.jsonl", jsonl(4), "application/jsonl")}
+        done = await client.post(f"{base}/in-f:upload", data={"note": "x" * 5000}, files=files, headers=AUTH)
+    assert done.status_code == 200, done.text
+    stored = batch_sim.app.batch.datasets[(ACCOUNT, "in-f")]
+    assert stored.files["mine.jsonl"].read_bytes() == jsonl(4) and stored.example_count == 4
+
+
+async def test_answers_can_be_padded_to_make_large_result_files(batch_sim: SimulatorServer) -> None:
+    batch_sim.app.batch.configure(answer_words=200)
+    root = batch_sim.root_url
+    async with httpx2.AsyncClient() as client:
+        assert (await start_job(client, root, 3)).status_code == 200
+        await wait_until_ended(client, root, "job-1")
+        urls = await download_urls(client, root, "out-job-1")
+        rows = [json.loads(r) for r in (await client.get(urls["results.jsonl"])).text.splitlines()]
+    body = {
+        "model": "accounts/fireworks/models/deepseek-v3p1",
+        "messages": [{"role": "user", "content": "question 0"}],
+    }
+    plan = plan_reply(default_reply(body), body)
+    first = rows[0]["response"]
+    content = first["choices"][0]["message"]["content"]
+    answer = "".join(d.get("content", "") for d in plan.deltas)
+    assert content.startswith(answer + " word0 word1") and len(content.split()) == 200
+    assert first["usage"]["completion_tokens"] == len(plan.deltas) + 200 - len(answer.split())

@@ -25,7 +25,12 @@ PERSON = {
 
 
 # (read-only, destructive) for the tools that change something; every other tool only reads.
-HINTS = {"embed": (False, True), "batch_submit": (False, False), "batch_cancel": (False, True)}
+HINTS = {
+    "embed": (False, True),
+    "batch_submit": (False, False),
+    "batch_results": (False, True),  # output_path writes (and with overwrite replaces) a file
+    "batch_cancel": (False, True),
+}
 
 
 @pytest.mark.parametrize("mode", ["auto", "legacy"])
