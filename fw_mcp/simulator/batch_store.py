@@ -14,19 +14,17 @@ from __future__ import annotations
 
 import bisect
 import copy
-import json
 import re
 import secrets
 import shutil
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
-from .generate import assemble_message, default_reply, make_usage, plan_reply
+from .batch_files import scan_input, write_results
 
 __all__ = ["PHASES", "BatchStore", "Dataset", "Job", "StoreError"]
 
@@ -277,7 +275,13 @@ class BatchStore:
             raise StoreError(400, f"model {body['model']} does not support batch inference")
         source = self.dataset(account, _short(body["inputDatasetId"]))
         config = copy.deepcopy(self.config)
-        path, total, failing = _scan_input(source, config["fail_match"])
+        if not source.files:
+            raise StoreError(400, f"dataset {source.dataset_id} has no uploaded file")
+        path = next(iter(source.files.values()))
+        try:
+            total, failing = scan_input(path, config["fail_match"])
+        except ValueError as exc:
+            raise StoreError(400, str(exc)) from None
         with self._lock:
             if (account, job_id) in self.jobs:
                 raise StoreError(409, f"batch inference job {job_id} already exists")
@@ -326,7 +330,7 @@ class BatchStore:
             for job in ready:
                 job.results_written = True
         for job in ready:
-            files = _results(job, self)
+            files = write_results(job, self.new_file(), self.new_file())
             with self._lock:
                 key = (job.account, _short(job.body["outputDatasetId"]))
                 ds = self.datasets.setdefault(key, Dataset(*key))
@@ -337,88 +341,6 @@ _JOB_FIELDS = frozenset(
     {"displayName", "model", "inputDatasetId", "outputDatasetId", "inferenceParameters", "precision",
      "continuedFromJobName"}
 )  # fmt: skip
-
-
-def _results(job: Job, store: BatchStore) -> dict[str, Path]:
-    """The results file (one line per successful request) and, if any failed, the error file,
-    written a line at a time from the input file."""
-    ok_path, bad_path = store.new_file(), store.new_file()
-    written = {"ok": 0, "bad": 0}
-    failing = set(job.failing)
-    with job.source.open("rb") as source, ok_path.open("wb") as ok, bad_path.open("wb") as bad:
-        for position, request in enumerate(_requests(source)):
-            if position in failing:
-                error = {"code": 400, "message": "the simulator was scripted to fail this request"}
-                bad.write(_line({"custom_id": request.get("custom_id"), "error": error}))
-                written["bad"] += 1
-                continue
-            ok.write(
-                _line(
-                    {"custom_id": request.get("custom_id"), "response": _answer(job, request, written["ok"])}
-                )
-            )
-            written["ok"] += 1
-    files = {"results.jsonl": ok_path}
-    if written["bad"]:
-        files["error.jsonl"] = bad_path
-    else:
-        bad_path.unlink()
-    return files
-
-
-def _answer(job: Job, request: dict[str, Any], index: int) -> dict[str, Any]:
-    """A chat completion for one request, by the chat generator (padded to `answer_words` if set)."""
-    params = job.body.get("inferenceParameters") or {}
-    body = {"max_tokens": params.get("maxTokens"), **request.get("body", {}), "model": job.body["model"]}
-    body = {k: v for k, v in body.items() if v is not None}
-    plan = plan_reply(default_reply(body), body)
-    message, usage = assemble_message(plan), plan.usage
-    words = job.config["answer_words"]
-    if isinstance(words, int) and isinstance(message.get("content"), str):
-        extra = max(0, words - len(message["content"].split()))
-        message["content"] += "".join(f" word{i % 100}" for i in range(extra))
-        usage = make_usage(usage["prompt_tokens"], usage["completion_tokens"] + extra)
-    return {
-        "id": f"batch-{job.job_id}-{index}",
-        "object": "chat.completion",
-        "model": job.body["model"],
-        "choices": [{"index": 0, "finish_reason": plan.finish_reason, "message": message}],
-        "usage": usage,
-    }
-
-
-def _line(row: dict[str, Any]) -> bytes:
-    return (json.dumps(row) + "\n").encode()
-
-
-def _requests(source: IO[bytes]) -> Iterator[dict[str, Any]]:
-    """The requests of an input file, one per non-blank line, parsed one at a time."""
-    for line in source:
-        if line.strip():
-            yield json.loads(line)
-
-
-def _scan_input(ds: Dataset, fail_match: str | None) -> tuple[Path, int, list[int]]:
-    """The input file, its request count and the positions of the requests set to fail; every line
-    is checked as Fireworks validates a dataset (JSON object with a `body` object)."""
-    if not ds.files:
-        raise StoreError(400, f"dataset {ds.dataset_id} has no uploaded file")
-    path = next(iter(ds.files.values()))
-    total, failing = 0, []
-    with path.open("rb") as fh:
-        for number, line in enumerate(fh, 1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except ValueError:
-                raise StoreError(400, f"line {number} of the input dataset is not JSON") from None
-            if not isinstance(row, dict) or not isinstance(row.get("body"), dict):
-                raise StoreError(400, f"line {number} of the input dataset has no body object")
-            if fail_match is not None and fail_match in str(row.get("custom_id", "")):
-                failing.append(total)
-            total += 1
-    return path, total, failing
 
 
 def _short(dataset: str) -> str:
