@@ -84,7 +84,8 @@ def write_items(results: Path | None, errors: Path | None, dest: Path) -> int:
 class Counter:
     """How many lines `item_lines` has produced so far."""
 
-    lines = 0
+    def __init__(self) -> None:
+        self.lines = 0
 
 
 def item_lines(results: Path | None, errors: Path | None, counter: Counter | None = None) -> Iterator[bytes]:

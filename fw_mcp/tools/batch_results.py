@@ -25,13 +25,24 @@ from fw_mcp.tools.batch_common import BatchCall, JobId
 from fw_mcp.tools.batch_cost import job_cost
 from fw_mcp.tools.batch_fetch import JobFiles, with_job_files
 from fw_mcp.tools.batch_output import BatchItem, Counter, Page, item_lines, read_page
-from fw_mcp.tools.embed import OutputPath, Overwrite
 from fw_mcp.tools.job import tool_errors
 from fw_mcp.tools.results import cap, content_blocks
 
 __all__ = ["ResultsPage", "batch_results", "require_completed"]
 
 _PREVIEW = 5  # results shown when every one was written to a file
+
+OutputPath = Annotated[
+    str | None,
+    Field(
+        description="Write every result as JSON Lines (one {custom_id, text, finish_reason, usage, error?} per "
+        "line: answers, then failed requests) to this file inside the server's output folder (FW_MCP_OUTPUT_DIR; "
+        "a relative path starts there), instead of returning pages. Refused when no output folder is set.",
+        min_length=1,
+        max_length=4096,
+    ),
+]
+Overwrite = Annotated[bool, Field(description="Replace `output_path` if it exists (default: refuse).")]
 
 
 class ResultsPage(BaseModel):
@@ -56,7 +67,12 @@ async def batch_results(
     job_id: JobId,
     offset: Annotated[int, Field(description="First item to return (0-based, input order).", ge=0)] = 0,
     limit: Annotated[
-        int | None, Field(description="Items per page. Default: [batch] page_size (50).", ge=1, le=1000)
+        int | None,
+        Field(
+            description="Items per page. Default: [batch] page_size (50); with output_path, items shown (5).",
+            ge=1,
+            le=1000,
+        ),
     ] = None,
     output_path: OutputPath = None,
     overwrite: Overwrite = False,
