@@ -9,12 +9,12 @@ from typing import Any
 
 import pytest
 
-from fw_mcp.settings import Settings
+from fw_mcp.settings import Settings, load_settings
 from fw_mcp.simulator import SimulatorServer
 from fw_mcp.tools.batch_input import check_input_path
 from tests.batch.conftest import ACCOUNT
 from tests.batch.test_batch_tools import MODEL, call, data, host, text
-from tests.conftest import make_settings
+from tests.conftest import TEST_KEY, make_settings
 
 
 def settings_for(sim: SimulatorServer, inputs: Path, outputs: Path | None = None, **batch: Any) -> Settings:
@@ -258,3 +258,35 @@ async def test_a_job_larger_than_the_cache_is_downloaded_for_every_page(
             data(await call(client, "batch_results", job_id=job, offset=offset, limit=25))
     assert len(batch_sim.app.batch.downloads) == 4
     assert [p for p in (tmp_path / "cache").iterdir()] == []  # nothing kept, no staging left
+
+
+async def test_a_file_is_costed_like_the_same_requests_and_refused_over_budget_before_any_upload(
+    batch_sim: SimulatorServer, tmp_path: Path
+) -> None:
+    from tests.spend.test_batch_spend import HELLO_CEILING, config_file
+
+    rows = [
+        {
+            "custom_id": f"r{i}",
+            "body": {"messages": [{"role": "user", "content": "hello"}], "max_tokens": 100},
+        }
+        for i in range(3)
+    ]
+    source = write_jsonl(tmp_path / "hello.jsonl", rows)
+    costs = {}
+    for limit in (5, 0.0002):
+        config = config_file(tmp_path, str(tmp_path / "usage.db"), daily_usd=limit)
+        settings = load_settings(
+            str(config),
+            overrides={
+                "fireworks": {"base_url": batch_sim.base_url},
+                "api_key": TEST_KEY,
+                "images": {"allowed_dirs": [str(tmp_path)]},
+            },
+        )
+        async with host(settings) as client:
+            costs[limit] = await call(client, "batch_submit", input_path=str(source))
+    assert data(costs[5])["estimated_cost"]["usd"] == round(HELLO_CEILING, 9)
+    refused = costs[0.0002]
+    assert refused.is_error and "Refused before anything was sent" in text(refused)
+    assert len(uploaded(batch_sim)) == 1  # the first submission's, not the refused one's
