@@ -9,11 +9,9 @@ which stands for the storage host of real signed URLs: it refuses any request th
 from __future__ import annotations
 
 import json
-import mmap
-import os
 import re
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from .batch_store import BatchStore, StoreError
 from .errors import error_vector, invalid_request
@@ -160,24 +158,38 @@ def _file_part(raw: Path, boundary: bytes, dest: Path) -> str:
     """Copy the `file` part of the multipart body in `raw` to `dest` (a slice at a time); its filename."""
     delimiter = b"--" + boundary
     with raw.open("rb") as fh:
-        if os.fstat(fh.fileno()).st_size == 0:
-            raise StoreError(400, "the multipart body is empty")
-        with mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as view:
-            at = view.find(delimiter)
-            while at != -1:
-                head_end = view.find(b"\r\n\r\n", at)
-                end = view.find(b"\r\n" + delimiter, head_end + 4) if head_end != -1 else -1
-                if end == -1:
-                    break
-                disposition = view[at:head_end].decode("latin-1")
-                if 'name="file"' in disposition:
-                    with dest.open("wb") as out:
-                        for start in range(head_end + 4, end, _SLICE):
-                            out.write(view[start : min(start + _SLICE, end)])
-                    filename = re.search(r'filename="([^"]*)"', disposition)
-                    return filename[1] if filename else "input.jsonl"
-                at = end + 2
+        at = _find(fh, delimiter, 0)
+        while at != -1:
+            head_end = _find(fh, b"\r\n\r\n", at)
+            end = _find(fh, b"\r\n" + delimiter, head_end + 4) if head_end != -1 else -1
+            if end == -1:
+                break
+            fh.seek(at)
+            disposition = fh.read(min(head_end - at, 64 * 1024)).decode("latin-1")
+            if 'name="file"' in disposition:
+                fh.seek(head_end + 4)
+                with dest.open("wb") as out:
+                    left = end - head_end - 4
+                    while left > 0 and (chunk := fh.read(min(_SLICE, left))):
+                        out.write(chunk)
+                        left -= len(chunk)
+                filename = re.search(r'filename="([^"]*)"', disposition)
+                return filename[1] if filename else "input.jsonl"
+            at = end + 2
     raise StoreError(400, "the multipart body has no part named file")
+
+
+def _find(fh: BinaryIO, pattern: bytes, start: int) -> int:
+    """The offset of `pattern` in the file at or after `start`, or -1; reads a slice at a time."""
+    fh.seek(start)
+    carried, offset = b"", start
+    while chunk := fh.read(_SLICE):
+        window = carried + chunk
+        if (found := window.find(pattern)) != -1:
+            return offset - len(carried) + found
+        carried = window[-(len(pattern) - 1) :] if len(pattern) > 1 else b""
+        offset += len(chunk)
+    return -1
 
 
 async def serve_signed(ex: Exchange, store: BatchStore) -> None:
