@@ -123,7 +123,7 @@ async def _submit_held(
     """Upload and start the job once its maximum cost is held against the budgets ([budget])."""
     from fw_mcp.spend.budget import Spend
     from fw_mcp.tools.batch_cost import hold_file
-    from fw_mcp.tools.batch_submit import submit_file
+    from fw_mcp.tools.batch_upload import submit_file
 
     spend = Spend(call.settings.budget, call.settings.prices, "lazy")
     try:
