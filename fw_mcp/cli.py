@@ -19,6 +19,7 @@ from fw_mcp.commands import COMMANDS, serve
 from fw_mcp.commands._common import EXIT_FAILED, EXIT_USAGE
 from fw_mcp.errors import FireworksError, FwMcpError
 from fw_mcp.logs import configure_logging
+from fw_mcp.redaction import redact
 from fw_mcp.registry import TOOLS
 
 __all__ = ["main", "parse_args"]
@@ -143,11 +144,11 @@ def _report(exc: BaseException) -> int:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return EXIT_FAILED
     if isinstance(error, FwMcpError):
-        print(f"fw-mcp: {error}", file=sys.stderr)
+        print(f"fw-mcp: {redact(str(error))}", file=sys.stderr)
         return EXIT_FAILED if isinstance(error, FireworksError) else EXIT_USAGE
     logger.debug("unexpected error", exc_info=error)
     print(
-        f"fw-mcp: unexpected error: {type(error).__name__}: {_redacted(str(error))}\n"
+        f"fw-mcp: unexpected error: {type(error).__name__}: {redact(str(error))}\n"
         "This is a bug in fw-mcp. Run again with FW_MCP_LOG_LEVEL=DEBUG for the details, and report it.",
         file=sys.stderr,
     )
@@ -159,8 +160,3 @@ def _unwrap(exc: BaseException) -> BaseException:
     while isinstance(exc, BaseExceptionGroup) and len(exc.exceptions) == 1:
         exc = exc.exceptions[0]
     return exc
-
-
-def _redacted(text: str) -> str:
-    key = os.environ.get("FIREWORKS_API_KEY", "").strip()
-    return text.replace(key, "[redacted]") if len(key) >= 8 else text

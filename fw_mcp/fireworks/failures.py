@@ -13,7 +13,7 @@ import httpx2
 from fw_mcp.errors import FireworksError, FireworksHTTPError
 from fw_mcp.fireworks.proxies import ProxyInUse
 from fw_mcp.fireworks.retry import retry_after_seconds, should_retry_status
-from fw_mcp.redaction import redact
+from fw_mcp.redaction import REDACTOR, redact_head
 
 __all__ = ["MalformedResponse", "Retryable", "describe_transport_error", "error_message", "http_failure"]
 
@@ -36,12 +36,15 @@ class Retryable(Exception):
 async def http_failure(response: httpx2.Response) -> Exception:
     """Map an error status to FireworksHTTPError, wrapped as Retryable when the policy says so."""
     raw = b""
+    # A key's length past the bound, so a key straddling it is read whole and redacted whole.
+    wanted = MAX_ERROR_BODY + 4 * REDACTOR.longest
     async for piece in response.aiter_bytes():
         raw += piece
-        if len(raw) > MAX_ERROR_BODY:
+        if len(raw) > wanted:
             break
     # Redacted before anything cuts it: a key straddling a cut would survive in part.
-    message = error_message(redact(raw[:MAX_ERROR_BODY].decode("utf-8", "replace")), response.reason_phrase)
+    text = redact_head(raw.decode("utf-8", "replace"), MAX_ERROR_BODY)
+    message = error_message(text, response.reason_phrase)
     asked = retry_after_seconds(response.headers)
     error = FireworksHTTPError(response.status_code, message, retry_after=asked)
     if should_retry_status(response.status_code, response.headers, error.is_rate_limit):
