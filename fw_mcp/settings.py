@@ -128,7 +128,9 @@ class LimitsSection(_Section):
     max_decoded_pixels: int = Field(ge=1)
     progress_interval: float = Field(ge=0)
     validation_seconds: float = Field(gt=0)
-    validation_workers: int = Field(ge=1)
+    validation_workers: int = Field(ge=0)
+    validation_inline_seconds: float = Field(gt=0)
+    validation_inline_chars: int = Field(ge=0)
     schema_cache_chars: int = Field(ge=0)
     max_json_depth: int = Field(ge=2, le=200)  # pydantic cannot serialise results much deeper than 250
     max_stream_bytes: int = Field(ge=1024)

@@ -63,6 +63,7 @@ PUBLIC: dict[str, list[str]] = {
         "WireResponse",
     ],
     "fw_mcp.tools": ["TOOLS"],
+    "fw_mcp.validation": [],
     # Imports nothing on purpose: serving over stdio must not load the HTTP stack (see its docstring).
     "fw_mcp.http": [],
     "fw_mcp.simulator": ["Simulator", "SimulatorServer", "create_app"],

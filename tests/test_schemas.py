@@ -17,7 +17,7 @@ from fw_mcp.errors import InvalidArgument
 from fw_mcp.server import build_server
 from fw_mcp.settings import LimitsSection, load_settings
 from fw_mcp.simulator import SimulatorServer
-from fw_mcp.tools import schemas
+from fw_mcp.validation import schemas as validation_schemas
 from fw_mcp.tools.schemas import bounded, compile_schema, schema_problems
 from tests.conftest import make_settings
 
@@ -128,8 +128,8 @@ async def test_the_validator_cache_is_bounded_by_schema_size() -> None:
     for i in range(20):
         schema = {"type": "object", "description": f"{i}" + "x" * 500}
         await compile_schema(schema, "schema", lim)
-        assert schemas._CACHE.chars <= 3000
-    assert schemas._CACHE.chars > 2000, "it still caches what fits"
+        assert validation_schemas.CACHE.chars <= 3000
+    assert validation_schemas.CACHE.chars > 2000, "it still caches what fits"
 
 
 def test_json_depth_is_counted_without_recursion() -> None:

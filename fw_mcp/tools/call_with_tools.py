@@ -14,7 +14,6 @@ from mcp.server.mcpserver import Context
 from mcp.types import CallToolResult
 from pydantic import BaseModel, ConfigDict, Field
 
-from fw_mcp import jsondepth
 from fw_mcp.errors import DeadlineExceeded, InvalidArgument
 from fw_mcp.fireworks.stream import Completion, ToolCall
 from fw_mcp.fireworks.wire import ChatRequest, FunctionDefinition, NamedToolChoice, ToolDefinition
@@ -34,7 +33,9 @@ from fw_mcp.tools.arguments import (
 from fw_mcp.tools.job import Job, tool_errors
 from fw_mcp.tools.portable import PORTABLE, JsonObject
 from fw_mcp.tools.results import SpendOut, UsageOut, cap, content_blocks, footer, length_note
-from fw_mcp.tools.schemas import BudgetExceeded, bounded, compile_schema, schema_problems
+from fw_mcp.tools.runtime import identity_of
+from fw_mcp.tools.schemas import Schema, checked, compile_schema
+from fw_mcp.validation.answers import check_calls
 
 __all__ = ["call_with_tools"]
 
@@ -143,7 +144,10 @@ async def call_with_tools(
         limits.max_input_chars,
         {"prompt": prompt, "messages": messages, "system": system, "tools": [_sent(s) for s in specs]},
     )
-    validators = {s.name: await compile_schema(s.parameters or {}, _where(s, specs), limits) for s in specs}
+    owner = identity_of(ctx) or ""
+    schemas = {
+        s.name: await compile_schema(s.parameters or {}, _where(s, specs), limits, owner=owner) for s in specs
+    }
     resolved = settings.resolve_model(model, "call_with_tools")
     request = ChatRequest(
         model=resolved,
@@ -158,7 +162,7 @@ async def call_with_tools(
     async with Job(ctx, max_tokens) as job:
         completion = await job.complete(request)
         with anyio.CancelScope(deadline=job.deadline):  # checking the calls is part of the call
-            calls = await bounded(limits, "tools", _check_calls, completion.tool_calls, validators, limits)
+            calls = await _check_calls(completion.tool_calls, schemas, limits, owner)
             return _result(completion, resolved, calls, job.cap())
     raise DeadlineExceeded(settings.timeouts.total, completion)
 
@@ -210,50 +214,28 @@ def _wire_choice(choice: str | None, specs: list[FunctionSpec]) -> WireToolChoic
     )
 
 
-def _check_calls(calls: list[ToolCall], validators: dict[str, Any], limits: LimitsSection) -> list[CallOut]:
-    """Each call parsed and checked on its own: one bad call (not JSON, too deep, too costly to check)
-    gets an `error` and the others are still returned. Runs in a worker under the validation budget."""
-    out: list[CallOut] = []
-    spent: str | None = None
-    for call in calls:
-        checked = CallOut(id=call.id, name=call.name, arguments=call.arguments)
-        if spent is not None:
-            checked.error = f"arguments not checked: the validation budget was used up ({spent})"
-        else:
-            try:
-                _check_call(checked, call, validators, limits.max_json_depth)
-            except BudgetExceeded as exc:
-                spent = f"by the call to {call.name}"
-                checked.error = (
-                    f"arguments could not be checked against {call.name}'s parameters: {exc.describe()}"
-                )
-        out.append(checked)
-    return out
-
-
-def _check_call(out: CallOut, call: ToolCall, validators: dict[str, Any], max_depth: int) -> None:
-    validator = validators.get(call.name)
-    if validator is None:
-        out.error = f"the model called {call.name!r}, which is not one of the given tools"
-        return
-    try:
-        parsed = jsondepth.loads(call.arguments or "{}", max_depth)
-    except jsondepth.TooDeep as exc:
-        out.error = f"arguments are not usable: {exc} ([limits] max_json_depth)"
-        return
-    except ValueError as exc:
-        out.error = f"arguments are not valid JSON ({exc})"
-        return
-    if not isinstance(parsed, dict):
-        out.error = "arguments are not a JSON object"
-        return
-    out.arguments = parsed
-    try:
-        problem = schema_problems(validator, out.arguments, "parameters")
-    except InvalidArgument as exc:
-        problem = exc.problem
-    if problem:
-        out.error = f"arguments do not match {call.name}'s parameters: {problem}"
+async def _check_calls(
+    calls: list[ToolCall], schemas: dict[str, Schema], limits: LimitsSection, owner: str
+) -> list[CallOut]:
+    """Each call's arguments parsed and checked against its tool's parameters (`check_calls`), off
+    the event loop under the validation budget: one bad call gets an `error`, the others are kept."""
+    checks = await checked(
+        limits,
+        "tools",
+        check_calls,
+        [(call.name, call.arguments) for call in calls],
+        schemas,
+        limits.max_json_depth,
+        size=sum(len(call.arguments or "") for call in calls),
+        schemas=list(schemas.values()),
+        owner=owner,
+    )
+    return [
+        CallOut(
+            id=call.id, name=call.name, arguments=call.arguments if parsed is None else parsed, error=error
+        )
+        for call, (parsed, error) in zip(calls, checks, strict=True)
+    ]
 
 
 def _result(completion: Completion, model: str, calls: list[CallOut], limit: int) -> CallToolResult:

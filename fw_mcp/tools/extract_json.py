@@ -16,7 +16,6 @@ from mcp.server.mcpserver import Context
 from mcp.types import CallToolResult
 from pydantic import Field, WithJsonSchema
 
-from fw_mcp import jsondepth
 from fw_mcp.errors import DeadlineExceeded, InvalidModelOutput
 from fw_mcp.fireworks.stream import Completion, Usage
 from fw_mcp.fireworks.wire import (
@@ -32,7 +31,9 @@ from fw_mcp.tools.arguments import MaxTokens, Model, check_input_size
 from fw_mcp.tools.job import Job, tool_errors
 from fw_mcp.tools.portable import ANY_JSON_SCHEMA, JsonObject
 from fw_mcp.tools.results import SpendOut, UsageOut, cap, content_blocks, footer
-from fw_mcp.tools.schemas import bounded, compile_schema, schema_problems
+from fw_mcp.tools.runtime import identity_of
+from fw_mcp.tools.schemas import Schema, checked, compile_schema
+from fw_mcp.validation.answers import answer_problem
 
 __all__ = ["extract_json"]
 
@@ -41,7 +42,6 @@ SYSTEM = (
     "Schema you are given: no prose, no code fences. Use null or omit optional fields the text does "
     "not support; never invent facts."
 )
-_FENCE = "```"
 
 
 class ExtractResult(SpendOut):
@@ -61,34 +61,22 @@ def _schema_name(schema: dict[str, Any]) -> str:
     return name.strip("_") or "Result"
 
 
-def _unfence(text: str) -> str:
-    """The JSON inside a Markdown fence (```json ... ```), when the whole answer is one; linear time."""
-    if len(text) < 2 * len(_FENCE) or not (text.startswith(_FENCE) and text.endswith(_FENCE)):
-        return text
-    inner = text[len(_FENCE) : -len(_FENCE)]
-    return inner.removeprefix("json").strip()
-
-
-def _problem(answer: str, validator: Any, max_depth: int) -> tuple[Any, str | None]:
-    """(parsed value, None) when valid; else (None, what is wrong, quotable to the model).
-
-    Runs in a worker under the validation budget (see `schemas.bounded`).
-    """
-    try:
-        data = jsondepth.loads(_unfence(answer.strip()), max_depth)
-    except jsondepth.TooDeep as exc:
-        return None, f"the answer is not usable JSON: {exc} ([limits] max_json_depth)"
-    except ValueError as exc:
-        return None, f"the answer is not valid JSON ({exc})"
-    problem = schema_problems(validator, data, "schema")
-    return (data, None) if problem is None else (None, problem)
-
-
-async def _check(completion: Completion, validator: Any, job: Job) -> tuple[Any, str | None]:
-    """`_problem` off the event loop, under the validation budget and the call's deadline."""
+async def _check(completion: Completion, schema: Schema, job: Job, owner: str) -> tuple[Any, str | None]:
+    """`answer_problem` off the event loop, under the validation budget and the call's deadline."""
     limits = job.settings.limits
+    text = completion.text
     with anyio.CancelScope(deadline=job.deadline):
-        return await bounded(limits, "schema", _problem, completion.text, validator, limits.max_json_depth)
+        return await checked(
+            limits,
+            "schema",
+            answer_problem,
+            text,
+            schema,
+            limits.max_json_depth,
+            size=len(text),
+            schemas=[schema],
+            owner=owner,
+        )
     raise DeadlineExceeded(job.settings.timeouts.total, completion)
 
 
@@ -119,7 +107,8 @@ async def extract_json(
     """
     settings = ctx.request_context.lifespan_context.settings
     limits = settings.limits
-    validator = await compile_schema(schema, "schema", limits)
+    owner = identity_of(ctx) or ""
+    compiled = await compile_schema(schema, "schema", limits, owner=owner)
     check_input_size(
         limits.max_input_chars, {"text": text, "instructions": instructions, "schema": json.dumps(schema)}
     )
@@ -135,14 +124,14 @@ async def extract_json(
     )
     async with Job(ctx, max_tokens) as job:
         first = await job.complete(request)
-        data, problem = await _check(first, validator, job)
+        data, problem = await _check(first, compiled, job, owner)
         usage, final = first.usage, first
         if problem is not None and first.finish_reason != "length":
             job.progress.restart()
             repair = [*messages, *_repair_turns(first.text, problem)]
             final = await job.complete(request.model_copy(update={"messages": repair}))
             usage = _sum(usage, final.usage)
-            data, problem = await _check(final, validator, job)
+            data, problem = await _check(final, compiled, job, owner)
     if problem is not None:
         raise_invalid(final, problem, repaired=final is not first)
     return _result(data, final, resolved, usage, repaired=final is not first, limit=job.cap())

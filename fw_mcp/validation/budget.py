@@ -12,6 +12,9 @@ jsonschema itself has no bound: `pattern` runs Python's backtracking `re` (`^(a+
 
 The one place jsonschema still runs Python regexes on instance data (`unevaluatedProperties` next to
 `patternProperties`) is refused by `schemas.py` before a validator is built.
+
+A budget can be an inline slice: work started in the event loop's process that outruns the slice
+raises `Escalate`, and is redone in a worker process under the whole budget (`fw_mcp.tools.schemas`).
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from typing import Any
 
-__all__ = ["Budget", "BudgetExceeded", "budget", "metered_class", "regex_format_checker"]
+__all__ = ["Budget", "BudgetExceeded", "Escalate", "budget", "metered_class", "regex_format_checker"]
 
 _CHECK_EVERY = 64  # keyword applications between clock reads
 _REGEX_MEMORY = 1 << 20  # bytes one compiled regex may use (RE2 refuses larger programs)
@@ -40,21 +43,29 @@ class BudgetExceeded(Exception):
 
     def describe(self) -> str:
         top = ", ".join(f"`{k}` ({n:,} times)" for k, n in self.counts.most_common(3))
+        where = f" after {sum(self.counts.values()):,} keyword steps, most of them in {top}" if top else ""
         return (
             f"checking it took more than the validation budget of {self.seconds:g} s ([limits] "
-            f"validation_seconds) after {sum(self.counts.values()):,} keyword steps, most of them in "
-            f"{top}: simplify those parts of the schema (deeply chained $ref/allOf/anyOf, huge enums "
-            "or uniqueItems over big arrays)."
+            f"validation_seconds){where}: simplify those parts of the schema (deeply chained "
+            "$ref/allOf/anyOf, huge enums or uniqueItems over big arrays)."
         )
 
 
-class Budget:
-    """The work one validation may do: a deadline and a cancel flag, checked every few keyword steps."""
+class Escalate(Exception):
+    """An inline slice ran out: the work is too costly to finish in the event loop's process."""
 
-    def __init__(self, seconds: float, cancelled: threading.Event) -> None:
+
+class Budget:
+    """The work one validation may do: a deadline and a cancel flag, checked every few keyword steps.
+
+    With `inline`, `seconds` is a slice: running out of it raises `Escalate`, not `BudgetExceeded`.
+    """
+
+    def __init__(self, seconds: float, cancelled: threading.Event, *, inline: bool = False) -> None:
         self.seconds = seconds
         self.deadline = time.monotonic() + seconds
         self.cancelled = cancelled
+        self.inline = inline
         self.counts: Counter[str] = Counter()
         self.steps = 0
 
@@ -62,6 +73,8 @@ class Budget:
         self.counts[keyword] += 1
         self.steps += 1
         if self.steps % _CHECK_EVERY == 0 and (self.cancelled.is_set() or time.monotonic() > self.deadline):
+            if self.inline and not self.cancelled.is_set():
+                raise Escalate
             raise BudgetExceeded(self.counts, self.seconds, self.cancelled.is_set())
 
 
