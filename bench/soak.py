@@ -22,8 +22,10 @@ fence, an answer and a tool call's arguments nested 100,000 deep; the simulator 
 give the hostile answers). Each must end as the answer the e2e tests assert.
 
 Reported: whether any normal call failed, how much longer the slowest normal call waited than the
-slowest one without attackers (bound: 2 s), the server's peak resident memory (bound: 200 MB), and
-its open file descriptors before the attack and once the attackers are gone (they must return).
+slowest one without attackers (bound: 2 s), the peak resident memory of the server and its schema
+worker processes together (bound: 200 MB), and the server's open file descriptors before the attack
+and once the attackers are gone (they must return). CPU shares are given for the server process
+alone and with its workers; the load average tells how busy the machine was.
 Every loop is bounded by the deadline.
 """
 
@@ -57,6 +59,37 @@ MAX_RSS_MB = 200  # the stated bound: the idle server is ~80 MB
 
 def fds(pid: int) -> int:
     return len(os.listdir(f"/proc/{pid}/fd"))
+
+
+def children(pid: int) -> list[int]:
+    """The server's child processes: its schema workers (fw_mcp/validation/pool.py)."""
+    found: list[int] = []
+    for task in os.listdir(f"/proc/{pid}/task"):
+        try:
+            with open(f"/proc/{pid}/task/{task}/children") as listed:
+                found += [int(p) for p in listed.read().split()]
+        except OSError:
+            continue
+    return found
+
+
+def tree_cpu(pid: int) -> float:
+    """CPU seconds of the server, its live workers, and the workers it has reaped (cutime, cstime)."""
+    with open(f"/proc/{pid}/stat") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    reaped = (int(fields[13]) + int(fields[14])) / os.sysconf("SC_CLK_TCK")
+    return cpu_seconds(pid, tree=True) + reaped
+
+
+def workers_peak(pid: int) -> int:
+    """Sum of the live workers' peak resident memory, in bytes (an upper bound of their joint peak)."""
+    total = 0
+    for child in children(pid):
+        try:
+            total += proc_status(child).get("VmHWM", 0)
+        except OSError:
+            continue
+    return total
 
 
 def _headers(token: str, **extra: str) -> dict[str, str]:
@@ -269,25 +302,28 @@ async def soak(
     sim: SimProcess, url: str, pid: int, *, clients: int, attackers: int, seconds: float, baseline: float
 ) -> dict[str, Any]:
     normal = [TOKEN.format(i=i) for i in range(clients - attackers)]
-    cpu0, own0 = cpu_seconds(pid), time.process_time()
+    cpu0, tree0, own0 = cpu_seconds(pid), tree_cpu(pid), time.process_time()
     alone = summary(*await normal_clients(url, normal, baseline))
     cpu_alone, own_alone = cpu_seconds(pid) - cpu0, time.process_time() - own0
+    tree_alone = tree_cpu(pid) - tree0
     await asyncio.to_thread(sim.control, "script", script_entries(HOSTILE))
     fds_before, rss_before = fds(pid), proc_status(pid)["VmRSS"]
-    peak_reset = reset_peak(pid)
+    peak_reset = all([reset_peak(pid), *(reset_peak(child) for child in children(pid))])
     seen: Counter[str] = Counter()
     stop_at = time.perf_counter() + seconds
     crew = [
         Attacker(url, ATTACKS[i % len(ATTACKS)], TOKEN.format(i=clients - attackers + i), stop_at, seen)
         for i in range(attackers)
     ]
-    cpu0, own0 = cpu_seconds(pid), time.process_time()
+    cpu0, tree0, own0 = cpu_seconds(pid), tree_cpu(pid), time.process_time()
+    load0 = os.getloadavg()
     attacks = [asyncio.ensure_future(attacker.run()) for attacker in crew]
     latencies, errors = await normal_clients(url, normal, seconds)
     await asyncio.gather(*attacks)
     cpu_attack, own_attack = cpu_seconds(pid) - cpu0, time.process_time() - own0
+    tree_attack = tree_cpu(pid) - tree0
     under_attack = summary(latencies, errors)
-    peak = proc_status(pid)["VmHWM"]
+    peak, workers = proc_status(pid)["VmHWM"], workers_peak(pid)
     settle_until = time.monotonic() + 30  # [http] request_timeout (10 s) closes what is left
     for _ in range(300):
         if fds(pid) <= fds_before or time.monotonic() > settle_until:
@@ -305,6 +341,12 @@ async def soak(
             round(cpu_alone / baseline, 2),
             round(cpu_attack / seconds, 2),
         ],
+        "server_and_workers_cpu_share_alone_under_attack": [
+            round(tree_alone / baseline, 2),
+            round(tree_attack / seconds, 2),
+        ],
+        "schema_workers": len(children(pid)),
+        "load_average_at_attack_start_and_end": [round(load0[0], 2), round(os.getloadavg()[0], 2)],
         "load_generator_cpu_share_alone_under_attack": [
             round(own_alone / baseline, 2),
             round(own_attack / seconds, 2),
@@ -314,9 +356,10 @@ async def soak(
         "excess_within_2s": excess <= MAX_EXCESS_S,
         "rss_before_mb": round(rss_before / 2**20, 1),
         "peak_rss_mb": round(peak / 2**20, 1),
+        "workers_peak_rss_mb": round(workers / 2**20, 1),
         "peak_is_since_attack_start": peak_reset,
         "rss_bound_mb": MAX_RSS_MB,
-        "rss_within_bound": peak <= MAX_RSS_MB * 2**20,
+        "rss_within_bound": peak + workers <= MAX_RSS_MB * 2**20,
         "fds_before": fds_before,
         "fds_after": fds(pid),
         "fds_returned": fds(pid) <= fds_before,
