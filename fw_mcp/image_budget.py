@@ -3,7 +3,8 @@
 An image a few hundred KB on the wire can decode to hundreds of MB (just under Pillow's bomb
 limit); thirty of them in parallel calls would take gigabytes. Each decode holds its pixel count
 from this budget while it runs, in the worker thread that decodes; an image larger than the whole
-budget is refused. A waiting worker gives up when its call is cancelled (`Ticket.stop`).
+budget is refused. A waiting worker gives up when its call is cancelled (`Ticket.stop`), and a
+decode under way stops at its next block (`Ticket.check`, called by the stream Pillow reads).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ __all__ = ["PIXELS", "PixelBudget", "Stopped", "Ticket"]
 
 
 class Stopped(Exception):
-    """The call that wanted the pixels was cancelled while it waited for them."""
+    """The call that wanted the pixels was cancelled (while it waited for them, or decoded)."""
 
 
 class Ticket:
@@ -28,10 +29,16 @@ class Ticket:
         self.budget = budget
         self.total = total
         self.stopped = False
+        self.blocks = 0  # blocks of image data read by its decodes: how far the work got
 
     def stop(self) -> None:
         self.stopped = True
         self.budget.wake()
+
+    def check(self) -> None:
+        """Raise Stopped once the call is gone: its worker thread must not go on decoding."""
+        if self.stopped:
+            raise Stopped
 
 
 class PixelBudget:

@@ -40,7 +40,7 @@ from anyio.lowlevel import RunVar
 
 from fw_mcp.errors import InvalidArgument
 from fw_mcp.files import sandbox
-from fw_mcp.image_budget import PIXELS, Ticket
+from fw_mcp.image_budget import PIXELS, Stopped, Ticket
 from fw_mcp.settings import ENV_ALLOWED_DIRS, Settings
 
 if TYPE_CHECKING:
@@ -74,7 +74,24 @@ _DATA_URI = re.compile(r"data:image/[A-Za-z0-9.+-]+;base64,", re.IGNORECASE)
 _BAD_URL_CHARS = re.compile(r"[\s\x00-\x1f\x7f-\x9f]")
 _WORKERS: RunVar[anyio.CapacityLimiter] = RunVar("fw_mcp.images.workers")
 _WORKER_COUNT = 4  # image threads per event loop: waiting for pixels never starves other thread work
+_DECODE_BLOCK = 16384  # compressed bytes per decoder step: a stop is seen within a few MB of pixels
 _HOW = "pass a path to an image file inside an allowed folder, an http(s) URL or a data:image/...;base64 URI"
+
+
+class _Interruptible(io.BytesIO):
+    """An image's bytes as Pillow reads them, block by block, while it decodes: every read checks the
+    call's ticket, so the decode of a cancelled (or timed-out) call stops at its next block (and its
+    pixels go back to the budget) instead of running to the end in an abandoned thread."""
+
+    def __init__(self, data: bytes, ticket: Ticket) -> None:
+        super().__init__(data)
+        self._ticket = ticket
+
+    def read(self, size: int | None = -1, /) -> bytes:
+        self._ticket.check()
+        block = super().read(size)
+        self._ticket.blocks += 1
+        return block
 
 
 @dataclass
@@ -291,12 +308,12 @@ def _to_data_url(data: bytes, name: str, share: int, b64: str | None, ticket: Ti
 
     Decoding holds the image's pixel count from the process-wide budget until it is done.
     """
-    im = _open(data, name)
+    im = _open(data, name, ticket)
     with ticket.budget.hold(ticket, im.size[0] * im.size[1], name):
-        return _decoded_url(im, data, name, share, b64)
+        return _decoded_url(im, data, name, share, b64, ticket)
 
 
-def _decoded_url(im: PILImage, data: bytes, name: str, share: int, b64: str | None) -> str:
+def _decoded_url(im: PILImage, data: bytes, name: str, share: int, b64: str | None, ticket: Ticket) -> str:
     fmt = _ALIASES.get(im.format or "", im.format or "")
     mime = SUPPORTED_FORMATS.get(fmt)
     prefix = len(f"data:{mime or 'image/png'};base64,")
@@ -305,11 +322,15 @@ def _decoded_url(im: PILImage, data: bytes, name: str, share: int, b64: str | No
         with im:
             _load(im, name, draft=(1, 1))  # proves the pixel data decodes; JPEGs at 1/8 scale, cheaply
         return f"data:{mime};base64,{b64}" if b64 is not None else _build(mime, data)
-    return _shrink(im, name, share, needed, convert=mime is None)
+    return _shrink(im, name, share, needed, ticket, convert=mime is None)
 
 
-def _open(data: bytes, name: str) -> PILImage:
-    """Open with Pillow, restricted to known formats, after a verify pass and a pixel-count check."""
+def _open(data: bytes, name: str, ticket: Ticket) -> PILImage:
+    """Open with Pillow, restricted to known formats, after a verify pass and a pixel-count check.
+
+    The image reads from an `_Interruptible` stream in small blocks: its decode stops when the
+    ticket is stopped.
+    """
     from PIL import Image
 
     def check(im: PILImage) -> PILImage:
@@ -323,10 +344,12 @@ def _open(data: bytes, name: str) -> PILImage:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(io.BytesIO(data), formats=_formats()) as probe:
+            with Image.open(_Interruptible(data, ticket), formats=_formats()) as probe:
                 check(probe).verify()
-            return check(Image.open(io.BytesIO(data), formats=_formats()))
-    except InvalidArgument:
+            im = check(Image.open(_Interruptible(data, ticket), formats=_formats()))
+            im.decodermaxblock = _DECODE_BLOCK  # type: ignore[attr-defined]  # an ImageFile attribute
+            return im
+    except (InvalidArgument, Stopped):
         raise
     except (Image.DecompressionBombWarning, Image.DecompressionBombError):
         raise InvalidArgument(name, f"the image has more than {_MAX_PIXELS} pixels; shrink it.") from None
@@ -355,11 +378,13 @@ def _load(im: PILImage, name: str, draft: tuple[int, int] | None = None) -> None
             if draft and im.format in ("JPEG", "MPO"):
                 im.draft(None, draft)  # decode at a reduced scale (JPEG only), saving memory and time
             im.load()
+    except Stopped:
+        raise
     except Exception:
         raise InvalidArgument(name, "the image data is damaged or truncated; send an intact image.") from None
 
 
-def _shrink(im: PILImage, name: str, share: int, needed: int, *, convert: bool) -> str:
+def _shrink(im: PILImage, name: str, share: int, needed: int, ticket: Ticket, *, convert: bool) -> str:
     """Re-encode, downscaling until the data URI fits `share`: JPEG for photos, PNG to keep alpha."""
     from PIL import Image, ImageOps
 
@@ -381,6 +406,7 @@ def _shrink(im: PILImage, name: str, share: int, needed: int, *, convert: bool) 
     except Exception:
         raise InvalidArgument(name, "the image could not be converted; send a PNG or JPEG.") from None
     del im
+    ticket.check()  # each costly step starts only for a call still running
     fmt, mime = ("PNG", "image/png") if alpha else ("JPEG", "image/jpeg")
     if convert:  # first try the whole image as PNG: a change of format alone may be enough
         out = _save(base, "PNG")
@@ -389,6 +415,7 @@ def _shrink(im: PILImage, name: str, share: int, needed: int, *, convert: bool) 
         target = _next_side(long_side, share, needed)
     base_w, base_h = base.size
     while long_side > _MIN_SIDE:
+        ticket.check()
         size = (
             max(1, round(base_w * target / max(base_w, base_h))),
             max(1, round(base_h * target / max(base_w, base_h))),

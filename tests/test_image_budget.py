@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import io
 import threading
 from collections.abc import Callable
 from pathlib import Path
 
 import anyio
 import pytest
+from PIL import Image
 
 from fw_mcp.errors import InvalidArgument
 from fw_mcp.image_budget import PixelBudget, Stopped, Ticket
-from fw_mcp.images import resolve_images
+from fw_mcp.images import _to_data_url, resolve_images
 from fw_mcp.settings import load_settings
 from tests.test_images import data_uri, image_bytes
 
@@ -76,3 +78,35 @@ async def test_a_stopped_ticket_stops_waiting() -> None:
             await until(lambda: budget.waiting == 1)
             waiter.stop()
     assert outcome == ["stopped"] and budget.used == 0
+
+
+def zeros_png(side: int) -> bytes:
+    """A small PNG (tens of KB) that decodes to side * side pixels: the shape of a decompression bomb."""
+    buf = io.BytesIO()
+    Image.new("L", (side, side)).save(buf, "PNG")
+    return buf.getvalue()
+
+
+async def test_a_stopped_call_stops_decoding_and_gives_its_pixels_back() -> None:
+    """The decode of a cancelled call (resolve_images stops its ticket) does not run to its end."""
+    data, budget = zeros_png(9000), PixelBudget()
+    whole = Ticket(budget, 100_000_000)
+    await anyio.to_thread.run_sync(_to_data_url, data, "image", 100_000, None, whole)
+    assert whole.blocks > 5, "an uninterrupted decode reads the image block by block"
+
+    ticket, outcome = Ticket(budget, 100_000_000), []
+
+    def decode() -> None:
+        try:
+            _to_data_url(data, "image", 100_000, None, ticket)
+            outcome.append("finished")
+        except Stopped:
+            outcome.append("stopped")
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(anyio.to_thread.run_sync, decode)
+        await until(lambda: budget.used == 81_000_000)  # it holds its pixels: decoding has begun
+        ticket.stop()
+    await until(lambda: budget.used == 0)
+    assert outcome == ["stopped"]
+    assert ticket.blocks < whole.blocks, "it read no further block once stopped"
