@@ -90,6 +90,7 @@ class _Processes:
         self._idle: list[_Process] = []
         self._all: set[_Process] = set()
         self._lock = threading.Lock()
+        self._starting = threading.Lock()
 
     def take(self) -> _Process:
         with self._lock:
@@ -115,12 +116,20 @@ class _Processes:
         with self._lock:
             self._all.discard(process)
 
-    def prestart(self, count: int) -> None:
-        """Start idle workers until `count` exist (blocking: run it in a thread)."""
+    @property
+    def count(self) -> int:
         with self._lock:
-            missing = count - len(self._all)
-        for _ in range(missing):
-            self.give(self.take())
+            return len(self._all)
+
+    def prestart(self, count: int) -> None:
+        """Start idle workers until `count` exist (blocking: run it in a thread); one at a time."""
+        if not self._starting.acquire(blocking=False):
+            return
+        try:
+            for _ in range(count - self.count):
+                self.give(self.take())
+        finally:
+            self._starting.release()
 
     def stop_all(self) -> None:
         with self._lock:
@@ -221,7 +230,8 @@ _TURNS: RunVar[_Turns] = RunVar("fw_mcp.validation.turns")
 
 def prestart(workers: int) -> None:
     """Start the worker processes in the background, before the first costly check needs one."""
-    threading.Thread(target=PROCESSES.prestart, args=(workers,), daemon=True).start()
+    if PROCESSES.count < workers:
+        threading.Thread(target=PROCESSES.prestart, args=(workers,), daemon=True).start()
 
 
 async def run_in_worker(
