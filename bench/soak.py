@@ -81,24 +81,20 @@ def tree_cpu(pid: int) -> float:
     return cpu_seconds(pid, tree=True) + reaped
 
 
-def workers_peak(pid: int) -> int:
-    """Sum of the live workers' peak resident memory, in bytes (an upper bound of their joint peak)."""
-    total = 0
-    for child in children(pid):
-        try:
-            total += proc_status(child).get("VmHWM", 0)
-        except OSError:
-            continue
-    return total
-
-
-def _headers(token: str, **extra: str) -> dict[str, str]:
-    return {
-        "authorization": f"Bearer {token}",
-        "accept": "application/json, text/event-stream",
-        "content-type": "application/json",
-        **extra,
-    }
+async def sample_workers(pid: int, until: float, peaks: dict[str, int]) -> None:
+    """Every 0.2 s until `until`: the most workers alive at once and the largest sum of their peak
+    resident memory (workers come and go: one whose call is cancelled is killed and replaced)."""
+    while time.perf_counter() < until:
+        alive, memory = 0, 0
+        for child in children(pid):
+            try:
+                memory += proc_status(child).get("VmHWM", 0)
+                alive += 1
+            except OSError:
+                continue
+        peaks["workers"] = max(peaks["workers"], alive)
+        peaks["memory"] = max(peaks["memory"], memory)
+        await asyncio.sleep(0.2)
 
 
 class Attacker:
@@ -318,12 +314,14 @@ async def soak(
     cpu0, tree0, own0 = cpu_seconds(pid), tree_cpu(pid), time.process_time()
     load0 = os.getloadavg()
     attacks = [asyncio.ensure_future(attacker.run()) for attacker in crew]
+    peaks = {"workers": 0, "memory": 0}
+    sampler = asyncio.ensure_future(sample_workers(pid, stop_at, peaks))
     latencies, errors = await normal_clients(url, normal, seconds)
-    await asyncio.gather(*attacks)
+    await asyncio.gather(*attacks, sampler)
     cpu_attack, own_attack = cpu_seconds(pid) - cpu0, time.process_time() - own0
     tree_attack = tree_cpu(pid) - tree0
     under_attack = summary(latencies, errors)
-    peak, workers = proc_status(pid)["VmHWM"], workers_peak(pid)
+    peak, workers = proc_status(pid)["VmHWM"], peaks["memory"]
     settle_until = time.monotonic() + 30  # [http] request_timeout (10 s) closes what is left
     for _ in range(300):
         if fds(pid) <= fds_before or time.monotonic() > settle_until:
@@ -345,7 +343,7 @@ async def soak(
             round(tree_alone / baseline, 2),
             round(tree_attack / seconds, 2),
         ],
-        "schema_workers": len(children(pid)),
+        "schema_workers_at_once": peaks["workers"],
         "load_average_at_attack_start_and_end": [round(load0[0], 2), round(os.getloadavg()[0], 2)],
         "load_generator_cpu_share_alone_under_attack": [
             round(own_alone / baseline, 2),

@@ -15,7 +15,8 @@ from fw_mcp.settings import LimitsSection, load_settings
 from fw_mcp.tools.schemas import Schema, checked, compile_schema
 from fw_mcp.validation import schemas as validation_schemas
 from fw_mcp.validation.answers import answer_problem
-from fw_mcp.validation.pool import PROCESSES, _Process, _Turns
+from fw_mcp.validation.pool import PROCESSES, _Process
+from fw_mcp.validation.turns import Turns
 from fw_mcp.validation.worker import NICENESS
 
 
@@ -111,7 +112,7 @@ def last_is(order: list[str], name: str) -> Callable[[], bool]:
 
 
 async def test_waiting_checks_take_turns_by_owner() -> None:
-    turns = _Turns(1)
+    turns = Turns(1)
     order: list[str] = []
     release = {name: anyio.Event() for name in ("a1", "a2", "a3", "a4", "b1")}
 

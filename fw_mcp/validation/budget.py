@@ -56,14 +56,17 @@ class Escalate(Exception):
 
 
 class Budget:
-    """The work one validation may do: a deadline and a cancel flag, checked every few keyword steps.
+    """The work one validation may do: CPU seconds of its thread and a cancel flag, checked every few
+    keyword steps. CPU time, not wall time: a check is refused for the work it needs, never because
+    the machine is busy or its worker process runs at a low priority (the call's deadline bounds
+    the wall time).
 
     With `inline`, `seconds` is a slice: running out of it raises `Escalate`, not `BudgetExceeded`.
     """
 
     def __init__(self, seconds: float, cancelled: threading.Event, *, inline: bool = False) -> None:
         self.seconds = seconds
-        self.deadline = time.monotonic() + seconds
+        self.deadline = time.thread_time() + seconds
         self.cancelled = cancelled
         self.inline = inline
         self.counts: Counter[str] = Counter()
@@ -72,7 +75,7 @@ class Budget:
     def charge(self, keyword: str) -> None:
         self.counts[keyword] += 1
         self.steps += 1
-        if self.steps % _CHECK_EVERY == 0 and (self.cancelled.is_set() or time.monotonic() > self.deadline):
+        if self.steps % _CHECK_EVERY == 0 and (self.cancelled.is_set() or time.thread_time() > self.deadline):
             if self.inline and not self.cancelled.is_set():
                 raise Escalate
             raise BudgetExceeded(self.counts, self.seconds, self.cancelled.is_set())

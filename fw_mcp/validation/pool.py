@@ -6,20 +6,21 @@ another core, at a lower priority. The processes start on first need (`prestart`
 whole server process, and live until it ends; a job that outruns its budget (stuck in C code) or
 whose call is cancelled has its process killed, and the next job starts a fresh one.
 
-Waiting jobs take turns by owner (the caller's identity): one token queueing a hundred costly
-checks delays another token's check by at most one job per worker, not a hundred.
+Waiting jobs take turns by owner (`turns.py`).
 """
 
 from __future__ import annotations
 
 import atexit
+import os
 import pickle
 import subprocess
 import sys
 import threading
-from collections import Counter, deque
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager, suppress
+import time
+from collections import Counter
+from collections.abc import Callable
+from contextlib import suppress
 from typing import Any, TypeVar
 
 import anyio
@@ -28,12 +29,14 @@ from anyio.lowlevel import RunVar
 
 from fw_mcp.errors import InvalidArgument
 from fw_mcp.validation.budget import BudgetExceeded
+from fw_mcp.validation.turns import Turns
 from fw_mcp.validation.worker import read_frame, write_frame
 
 __all__ = ["WorkerFailed", "prestart", "run_in_worker"]
 
 _T = TypeVar("_T")
-GRACE = 1.0  # seconds past the budget before a worker that does not answer is killed
+GRACE = 1.0  # CPU seconds past its budget before a worker that does not answer is killed as stuck
+STARVED = 4  # where a process's CPU time cannot be read: wall time, in budgets, before it is killed
 _COMMAND = [sys.executable, "-m", "fw_mcp.validation.worker"]
 
 
@@ -47,21 +50,48 @@ class _Process:
     def __init__(self) -> None:
         self.popen = subprocess.Popen(_COMMAND, stdin=subprocess.PIPE, stdout=subprocess.PIPE)
         self.timed_out = False
+        self._timer: threading.Timer | None = None
+        self._lock = threading.Lock()
 
-    def call(self, frame: bytes, timeout: float) -> bytes | None:
-        """Send a job and wait for its reply; None when the process ended first (or was killed at
-        `timeout`). Blocking: runs in a thread."""
+    def call(self, frame: bytes, seconds: float) -> bytes | None:
+        """Send a job with a budget of `seconds` and wait for its reply; None when the process ended
+        first (or was killed as stuck: see `_watch`). Blocking: runs in a thread."""
         assert self.popen.stdin is not None and self.popen.stdout is not None
-        timer = threading.Timer(timeout, self._expire)
-        timer.daemon = True
-        timer.start()
+        self._arm(seconds + GRACE, seconds, _cpu_seconds(self.popen.pid), time.monotonic())
         try:
             write_frame(self.popen.stdin, frame)
             return read_frame(self.popen.stdout)
         except (OSError, ValueError):
             return None
         finally:
-            timer.cancel()
+            with self._lock:
+                if self._timer is not None:
+                    self._timer.cancel()
+                    self._timer = None
+
+    def _arm(self, delay: float, seconds: float, cpu: float | None, began: float) -> None:
+        timer = threading.Timer(delay, self._watch, (seconds, cpu, began))
+        timer.daemon = True
+        with self._lock:
+            self._timer = timer
+        timer.start()
+
+    def _watch(self, seconds: float, cpu: float | None, began: float) -> None:
+        """Kill a worker that used more CPU than its budget (plus GRACE) on this job: it is stuck in
+        work the budget cannot see. One starved of CPU is only looked at again; where CPU time
+        cannot be read, one silent for STARVED times its budget (in wall time) is killed."""
+        used = _cpu_seconds(self.popen.pid)
+        if cpu is not None and used is not None:
+            stuck = used - cpu > seconds + GRACE
+        else:
+            stuck = time.monotonic() - began > seconds * STARVED + GRACE
+        if stuck:
+            self._expire()
+        else:
+            with self._lock:
+                waiting = self._timer is not None
+            if waiting:
+                self._arm(GRACE, seconds, cpu, began)
 
     def _expire(self) -> None:
         self.timed_out = True
@@ -81,6 +111,16 @@ class _Process:
     @property
     def alive(self) -> bool:
         return self.popen.poll() is None
+
+
+def _cpu_seconds(pid: int) -> float | None:
+    """CPU time a process has used (Linux: /proc), or None where it cannot be read."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError, AttributeError):
+        return None
 
 
 class _Processes:
@@ -150,7 +190,7 @@ class _Job:
         self._process: _Process | None = None
         self._cancelled = False
 
-    def run(self, frame: bytes, timeout: float) -> tuple[Any, ...]:
+    def run(self, frame: bytes, seconds: float) -> tuple[Any, ...]:
         if self._cancelled:
             return ("error", "cancelled")
         process = PROCESSES.take()
@@ -158,7 +198,7 @@ class _Job:
             self._process = process
             if self._cancelled:
                 process.kill()
-        raw = process.call(frame, timeout)
+        raw = process.call(frame, seconds)
         if raw is None:
             PROCESSES.drop(process)
             return ("timeout",) if process.timed_out else ("error", "the worker process ended")
@@ -173,59 +213,7 @@ class _Job:
                 self._process.kill()
 
 
-class _Turns:
-    """At most `size` jobs at once per event loop; waiting jobs take turns by owner."""
-
-    def __init__(self, size: int) -> None:
-        self.size = size
-        self._busy = 0
-        self._queues: dict[str, deque[anyio.Event]] = {}
-        self._order: deque[str] = deque()
-
-    @asynccontextmanager
-    async def slot(self, owner: str) -> AsyncIterator[None]:
-        if self._busy < self.size and not self._order:
-            self._busy += 1
-        else:
-            await self._wait(owner)
-        try:
-            yield
-        finally:
-            self._release()
-
-    async def _wait(self, owner: str) -> None:
-        granted = anyio.Event()
-        queue = self._queues.setdefault(owner, deque())
-        queue.append(granted)
-        if owner not in self._order:
-            self._order.append(owner)
-        try:
-            await granted.wait()
-        except BaseException:
-            if granted.is_set():  # the slot came as the call was cancelled: pass it on
-                self._release()
-            else:
-                queue.remove(granted)
-                if not queue:
-                    del self._queues[owner]
-                    self._order.remove(owner)
-            raise
-
-    def _release(self) -> None:
-        if not self._order:
-            self._busy -= 1
-            return
-        owner = self._order.popleft()
-        queue = self._queues[owner]
-        granted = queue.popleft()
-        if queue:
-            self._order.append(owner)  # its next job waits for everyone else's turn
-        else:
-            del self._queues[owner]
-        granted.set()
-
-
-_TURNS: RunVar[_Turns] = RunVar("fw_mcp.validation.turns")
+_TURNS: RunVar[Turns] = RunVar("fw_mcp.validation.turns")
 
 
 def prestart(workers: int) -> None:
@@ -249,14 +237,14 @@ async def run_in_worker(
     try:
         turns = _TURNS.get()
     except LookupError:
-        turns = _Turns(workers)
+        turns = Turns(workers)
         _TURNS.set(turns)
     turns.size = workers
     frame = pickle.dumps((seconds, fn, args), protocol=pickle.HIGHEST_PROTOCOL)
     async with turns.slot(owner):
         job = _Job()
         try:
-            reply = await anyio.to_thread.run_sync(job.run, frame, seconds + GRACE, abandon_on_cancel=True)
+            reply = await anyio.to_thread.run_sync(job.run, frame, seconds, abandon_on_cancel=True)
         except BaseException:
             job.cancel()
             raise
