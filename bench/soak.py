@@ -97,6 +97,15 @@ async def sample_workers(pid: int, until: float, peaks: dict[str, int]) -> None:
         await asyncio.sleep(0.2)
 
 
+def _headers(token: str, **extra: str) -> dict[str, str]:
+    return {
+        "authorization": f"Bearer {token}",
+        "accept": "application/json, text/event-stream",
+        "content-type": "application/json",
+        **extra,
+    }
+
+
 class Attacker:
     """One attacker: a kind, a token, its own connections, and what the server did to it."""
 
