@@ -17,8 +17,8 @@ from fw_mcp.errors import InvalidArgument
 from fw_mcp.server import build_server
 from fw_mcp.settings import LimitsSection, load_settings
 from fw_mcp.simulator import SimulatorServer
-from fw_mcp.validation import schemas as validation_schemas
 from fw_mcp.tools.schemas import bounded, compile_schema, schema_problems
+from fw_mcp.validation import schemas as validation_schemas
 from tests.conftest import make_settings
 
 
