@@ -1,13 +1,18 @@
 """build_server(): the MCP server with the registry's tools, its lifespan and its transports.
 
 The lifespan owns the process's one HTTP client; tools reach it through `Runtime`.
+
+Nothing a tool needs is imported before `initialize` is answered (hosts wait for it; start-up is
+benchmarked): each tool's module, and with it the Fireworks client, the spend ledger, the files
+code..., loads on the first `tools/call` of that tool, or for all of them at the first `tools/list`.
+What hosts see is the same: the SDK builds each tool's schemas from its function, as before.
 """
 
 from __future__ import annotations
 
 import inspect
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any, get_args
 
@@ -15,22 +20,19 @@ import httpx2
 from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError, UnexpectedToolError
-from mcp.server.mcpserver.tools import Tool
+from mcp.server.mcpserver.tools import Tool, ToolManager
 from mcp.server.mcpserver.utilities.func_metadata import FuncMetadata
+from mcp.types import Tool as MCPTool
 from mcp.types import ToolAnnotations
 from pydantic import ValidationError
 
 from fw_mcp import __version__
 from fw_mcp.calls import CALL_WATCH, CallWatch
-from fw_mcp.files.cache import EmbeddingCache
-from fw_mcp.fireworks.client import FireworksClient, create_http_client
 from fw_mcp.prompts import register_prompts
-from fw_mcp.registry import Effect, get_tool, instructions
+from fw_mcp.registry import TOOLS, Effect, ToolSpec, instructions
 from fw_mcp.resources import register_resources
 from fw_mcp.settings import Settings
-from fw_mcp.spend.budget import Spend
 from fw_mcp.telemetry import setup_tracing
-from fw_mcp.tools import TOOLS
 from fw_mcp.tools.runtime import CallWatcher, Runtime
 
 __all__ = ["SIMULATED_NOTE", "FwMcpServer", "build_server"]
@@ -38,6 +40,7 @@ __all__ = ["SIMULATED_NOTE", "FwMcpServer", "build_server"]
 logger = logging.getLogger(__name__)
 
 INSTRUCTIONS = instructions()
+REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
 
 
 class _TextSafeMetadata(FuncMetadata):
@@ -70,15 +73,46 @@ SIMULATED_NOTE = (
 
 
 class FwMcpServer(MCPServer[Runtime]):
-    """MCPServer whose argument refusals are short and name the argument, with no pydantic noise."""
+    """MCPServer whose argument refusals are short and name the argument, with no pydantic noise.
 
-    def __init__(self, name: str, *, tools: list[Tool], **options: Any) -> None:
-        super().__init__(name, tools=tools, **options)
-        self._parameters = {tool.name: tool.parameters for tool in tools}
+    Its tools are the registry's `specs`, registered with the SDK when first needed (`_load`).
+    """
+
+    def __init__(self, name: str, *, specs: tuple[ToolSpec, ...], **options: Any) -> None:
+        super().__init__(name, **options)
+        self._specs = {spec.name: spec for spec in specs}
+        self._loaded: dict[str, Tool] = {}
+
+    def _load(self, name: str) -> Tool | None:
+        """The SDK's Tool for `name`, made (its module imported) and registered on first use; None if unknown.
+
+        Registers through the SDK's private `_tool_manager` (mcp 2.x): `MCPServer.add_tool` returns
+        nothing, and the Tool it makes is needed to set its `fn_metadata`. Delete the lazy loading
+        (pass `tools=` again) when the SDK can register tools on first use, or import-cheap schemas
+        make it pointless; tests/test_upstream_contracts.py fails if the manager changes.
+        """
+        tool = self._loaded.get(name)
+        spec = self._specs.get(name)
+        if tool is None and spec is not None:
+            tool = self._loaded[name] = _tool(spec, self._tool_manager)
+        return tool
+
+    async def list_tools(self) -> list[MCPTool]:
+        """Every tool, in registry order (whichever a call loaded first)."""
+        for name in self._specs:
+            self._load(name)
+        order = {name: i for i, name in enumerate(self._specs)}
+        return sorted(await super().list_tools(), key=lambda t: order.get(t.name, len(order)))
+
+    def _tool_input_schema(self, name: str) -> dict[str, Any] | None:
+        """The SDK's hook for HTTP `Mcp-Param` header checks (mcp 2.x, private), after loading the tool."""
+        self._load(name)
+        return super()._tool_input_schema(name)
 
     async def call_tool(
         self, name: str, arguments: dict[str, Any], context: Context[Runtime, Any] | None = None
     ) -> Any:
+        self._load(name)
         watch = _call_watch_of(context)
         if watch is None:
             return await self._call_tool(name, arguments, context)
@@ -91,8 +125,8 @@ class FwMcpServer(MCPServer[Runtime]):
     async def _call_tool(
         self, name: str, arguments: dict[str, Any], context: Context[Runtime, Any] | None
     ) -> Any:
-        if (parameters := self._parameters.get(name)) is not None:
-            _refuse_unknown_arguments(arguments, parameters)
+        if (tool := self._loaded.get(name)) is not None:
+            _refuse_unknown_arguments(arguments, tool.parameters)
         try:
             return await super().call_tool(name, arguments, context)
         except ToolError as exc:
@@ -182,27 +216,19 @@ def build_server(
     """
 
     @asynccontextmanager
-    async def lifespan(_: MCPServer[Runtime]) -> AsyncIterator[Runtime]:
-        made: list[httpx2.AsyncClient] = []
-
-        def make_client() -> httpx2.AsyncClient:  # on the first call, not before `initialize`
-            made.append(create_http_client(settings))
-            return made[-1]
-
+    async def lifespan(_server: MCPServer[Runtime]) -> AsyncIterator[Runtime]:
         stop_tracing = setup_tracing()
-        spend = Spend(settings.budget, settings.prices, "lazy")  # the store opens on the first call
+        runtime = Runtime(settings, watcher=watcher, http=http)  # its parts are made on first use
         try:
-            fireworks = FireworksClient(settings, http or make_client)
-            cache = EmbeddingCache(settings.embeddings.cache_bytes)
-            yield Runtime(
-                settings=settings, client=fireworks, spend=spend, watcher=watcher, embedding_cache=cache
-            )
+            if settings.budget.store.startswith(REDIS_SCHEMES):
+                _ = runtime.spend  # checks now that the Redis client is installed (a start-up error)
+            yield runtime
         finally:
-            for client in made:
-                await client.aclose()
-            await spend.aclose()
-            if stop_tracing is not None:
-                stop_tracing()
+            try:
+                await runtime.aclose()
+            finally:
+                if stop_tracing is not None:
+                    stop_tracing()
 
     server = FwMcpServer(
         "fw-mcp",
@@ -210,7 +236,7 @@ def build_server(
         version=__version__,
         instructions=INSTRUCTIONS,
         lifespan=lifespan,
-        tools=[_tool(name, fn) for name, fn in TOOLS.items()],
+        specs=TOOLS,
     )
     if simulated:
         server.middleware.append(_label_simulated)
@@ -219,18 +245,18 @@ def build_server(
     return server
 
 
-def _tool(name: str, fn: Callable[..., Any]) -> Tool:
-    """The SDK's Tool for one of ours: upstream calls, hinted by what the tool changes (its registry
-    `effect`), text arguments never JSON-decoded."""
-    effect = get_tool(name).effect
+def _tool(spec: ToolSpec, manager: ToolManager) -> Tool:
+    """The SDK's Tool for one of ours, added to `manager`: upstream calls, hinted by what the tool
+    changes (its registry `effect`), text arguments never JSON-decoded."""
+    fn = spec.load()
     annotations = ToolAnnotations(
-        read_only_hint=effect is Effect.READS,
-        destructive_hint=effect is Effect.DESTROYS,
+        read_only_hint=spec.effect is Effect.READS,
+        destructive_hint=spec.effect is Effect.DESTROYS,
         open_world_hint=True,
     )
     # Dedented: a docstring's indentation would reach the model as leading spaces.
     description = inspect.cleandoc(fn.__doc__ or "")
-    tool = Tool.from_function(fn, name=name, description=description, annotations=annotations)
+    tool = manager.add_tool(fn, name=spec.name, description=description, annotations=annotations)
     tool.fn_metadata = _TextSafeMetadata.model_construct(**dict(tool.fn_metadata))
     return tool
 

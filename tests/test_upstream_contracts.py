@@ -15,6 +15,7 @@ import os
 import anyio
 import mcp
 from mcp.server.mcpserver import MCPServer
+from mcp.server.mcpserver.tools import ToolManager
 from mcp.server.mcpserver.utilities.func_metadata import func_metadata
 from mcp.server.stdio import stdio_server
 
@@ -78,3 +79,23 @@ def _identity(fd: int) -> tuple[int, int] | None:
     except OSError:
         return None
     return info.st_dev, info.st_ino
+
+
+def test_the_sdk_server_still_keeps_its_tools_in_a_tool_manager(settings: Settings) -> None:
+    """FwMcpServer registers each tool on first use through the SDK's private `_tool_manager`, and
+    loads a tool before the SDK's private `_tool_input_schema` hook (HTTP `Mcp-Param` checks) reads it."""
+    plain = MCPServer("contract")
+    assert isinstance(plain._tool_manager, ToolManager), (
+        "MCPServer._tool_manager changed: see FwMcpServer._load"
+    )
+    tool = plain._tool_manager.add_tool(_text_tool, name="text")
+    assert plain._tool_input_schema("text") == tool.parameters
+    assert plain._lowlevel_server.get_tool_input_schema == plain._tool_input_schema, (
+        "The SDK no longer reads tool schemas through MCPServer._tool_input_schema: "
+        "FwMcpServer._tool_input_schema must hook what it uses now."
+    )
+    ours = build_server(settings)
+    schema = ours._lowlevel_server.get_tool_input_schema
+    assert schema is not None
+    found = schema("chat")  # no tool is loaded yet: the hook loads it
+    assert found is not None and "prompt" in found["properties"]

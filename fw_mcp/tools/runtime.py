@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any, Protocol
+from functools import cached_property
+from typing import TYPE_CHECKING, Any, Protocol
 
 from mcp.server.mcpserver import Context
 
-from fw_mcp.files.cache import EmbeddingCache
-from fw_mcp.fireworks.client import FireworksClient
-from fw_mcp.fireworks.events import ClientEvent
-from fw_mcp.fireworks.stream import StreamAccumulator
-from fw_mcp.settings import Settings
-from fw_mcp.spend.budget import Spend
+if TYPE_CHECKING:  # the parts are imported when first used: hosts wait for `initialize`, which needs none
+    import httpx2
+
+    from fw_mcp.files.cache import EmbeddingCache
+    from fw_mcp.fireworks.client import FireworksClient
+    from fw_mcp.fireworks.events import ClientEvent
+    from fw_mcp.fireworks.stream import StreamAccumulator
+    from fw_mcp.settings import Settings
+    from fw_mcp.spend.budget import Spend
 
 __all__ = ["CallWatcher", "Runtime", "api_key_of", "identity_of", "runtime_of"]
 
@@ -28,16 +31,59 @@ class CallWatcher(Protocol):
     async def on_event(self, event: ClientEvent) -> None: ...
 
 
-@dataclass(frozen=True)
 class Runtime:
-    """Yielded by the server's lifespan; shared by all calls in this process."""
+    """Yielded by the server's lifespan; shared by all calls in this process.
 
-    settings: Settings
-    client: FireworksClient
-    spend: Spend
-    watcher: CallWatcher | None = None
-    # search's passage embeddings, shared by the calls of this process (bounded by [embeddings] cache_bytes)
-    embedding_cache: EmbeddingCache = field(default_factory=lambda: EmbeddingCache(0))
+    The Fireworks client, the spend ledger and search's embedding cache are made on first use, with
+    the modules they need: the lifespan starts before `initialize` is answered, and hosts wait for it.
+    `http` is a client tests hand in; otherwise the pooled one is made on the first request.
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        watcher: CallWatcher | None = None,
+        http: httpx2.AsyncClient | None = None,
+    ) -> None:
+        self.settings = settings
+        self.watcher = watcher
+        self._http = http
+        self._made: list[httpx2.AsyncClient] = []
+
+    @cached_property
+    def client(self) -> FireworksClient:
+        from fw_mcp.fireworks.client import FireworksClient
+
+        return FireworksClient(self.settings, self._http or self._make_http)
+
+    @cached_property
+    def spend(self) -> Spend:
+        from fw_mcp.spend.budget import Spend
+
+        return Spend(self.settings.budget, self.settings.prices, "lazy")  # the store opens on first use
+
+    @cached_property
+    def embedding_cache(self) -> EmbeddingCache:
+        """search's passage embeddings, shared by this process's calls ([embeddings] cache_bytes)."""
+        from fw_mcp.files.cache import EmbeddingCache
+
+        return EmbeddingCache(self.settings.embeddings.cache_bytes)
+
+    def _make_http(self) -> httpx2.AsyncClient:
+        from fw_mcp.fireworks.client import create_http_client
+
+        self._made.append(create_http_client(self.settings))
+        return self._made[-1]
+
+    async def aclose(self) -> None:
+        """Close what was made: the pooled HTTP client, and the spend store (flushing what it queued)."""
+        try:
+            for client in self._made:
+                await client.aclose()
+        finally:
+            if "spend" in self.__dict__:
+                await self.spend.aclose()
 
 
 def runtime_of(ctx: Context[Any, Any]) -> Runtime:
