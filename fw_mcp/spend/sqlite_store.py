@@ -4,10 +4,16 @@ WAL mode lets readers run beside the one writer; every change is one `BEGIN IMME
 so a reservation's check and its hold are atomic across processes. The work runs in a worker thread,
 one at a time per process, never on the event loop; settlements that arrive while a write is running
 are written together in the next one.
+
+A settlement with no hold (no limit applies to the call, so nothing waits for the count) is queued
+and written just after the call's answer, in the background, with whatever else is queued: one
+transaction for many calls, and no thread hop before the answer. Reads and reservations by this
+process (`rows`, `spent`, `reserve`) write the queue first, and `aclose` writes what is left.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import sqlite3
@@ -67,6 +73,7 @@ class SQLiteStore:
         self._lock = anyio.Lock()
         self._flushing = anyio.Lock()
         self._pending: list[tuple[str | None, UsageRecord]] = []
+        self._writer: asyncio.Task[None] | None = None
 
     def _connect(self) -> sqlite3.Connection:
         if self._db is None:
@@ -108,6 +115,8 @@ class SQLiteStore:
     async def reserve(
         self, rid: str, scopes: list[Scope], checks: list[Check], nanos: int, ttl: float
     ) -> Refusal | None:
+        await self._flush()  # this process's queued counts first
+
         def work(db: sqlite3.Connection) -> Refusal | None:
             now = time.time()
             db.execute("DELETE FROM holds WHERE expires < ?", (now,))
@@ -124,9 +133,31 @@ class SQLiteStore:
         return await self._run(work)
 
     async def settle(self, rid: str | None, record: UsageRecord) -> None:
-        """Queue the settlement; whoever writes next writes every queued one in its transaction."""
+        """Queue the settlement; whoever writes next writes every queued one in its transaction.
+
+        With a hold (`rid`), it is written before this returns (the hold counts against a limit until
+        then); without one, it is written in the background, just after (see the module docstring).
+        """
         self._pending.append((rid, record))
+        if rid is None:
+            if self._writer is None:
+                self._writer = asyncio.get_running_loop().create_task(self._write_queued())
+            return
         await self._flush()
+
+    async def _write_queued(self) -> None:
+        """The background writer: until the queue is empty; a failure leaves it for the next write."""
+        try:
+            while self._pending:
+                await self._flush()
+        except StoreError as exc:
+            logger.error(
+                "Usage of %d calls was not recorded yet (tried again with the next write): %s",
+                len(self._pending),
+                exc,
+            )
+        finally:
+            self._writer = None
 
     async def _flush(self) -> None:
         async with self._flushing:
@@ -163,6 +194,8 @@ class SQLiteStore:
         await self._run(lambda db: db.execute("DELETE FROM holds WHERE rid = ?", (rid,)))
 
     async def spent(self, scopes: list[Scope]) -> dict[Scope, int]:
+        await self._flush()  # this process's queued counts first
+
         def work(db: sqlite3.Connection) -> dict[Scope, int]:
             db.execute("DELETE FROM holds WHERE expires < ?", (time.time(),))
             return {s: _spent(db, s.key) for s in scopes}
@@ -170,6 +203,8 @@ class SQLiteStore:
         return await self._run(work)
 
     async def rows(self, since_day: str) -> list[UsageRow]:
+        await self._flush()  # this process's queued counts first
+
         def work(db: sqlite3.Connection) -> list[UsageRow]:
             cursor = db.execute(
                 "SELECT * FROM usage WHERE day >= ? ORDER BY day, user, tool, model", (since_day,)
@@ -188,6 +223,8 @@ class SQLiteStore:
 
     async def aclose(self) -> None:
         try:
+            if self._writer is not None:
+                await asyncio.wait([self._writer])  # the background write under way
             await self._flush()
         except StoreError as exc:
             logger.error("%d calls were not recorded at shutdown: %s", len(self._pending), exc)
