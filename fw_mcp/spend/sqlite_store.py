@@ -6,8 +6,9 @@ one at a time per process, never on the event loop; settlements that arrive whil
 are written together in the next one.
 
 A settlement with no hold (no limit applies to the call, so nothing waits for the count) is queued
-and written just after the call's answer, in the background, with whatever else is queued: one
-transaction for many calls, and no thread hop before the answer. Reads and reservations by this
+and written in the background within `_QUEUE_SECONDS` of the call's answer, with whatever else is
+queued by then: one transaction (and one hop to the worker thread) for many calls, none before the
+answer. Reads and reservations by this
 process (`rows`, `spent`, `reserve`) write the queue first, and `aclose` writes what is left.
 """
 
@@ -42,6 +43,8 @@ __all__ = ["SQLiteStore", "default_path"]
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
 _BUSY_SECONDS = 10.0
+_QUEUE_SECONDS = 0.5
+"""How long a count with no hold may wait to be written, gathering others into the same transaction."""
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS counters (scope TEXT PRIMARY KEY, spent INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS holds (
@@ -74,6 +77,7 @@ class SQLiteStore:
         self._flushing = anyio.Lock()
         self._pending: list[tuple[str | None, UsageRecord]] = []
         self._writer: asyncio.Task[None] | None = None
+        self._closing = anyio.Event()
 
     def _connect(self) -> sqlite3.Connection:
         if self._db is None:
@@ -148,6 +152,8 @@ class SQLiteStore:
     async def _write_queued(self) -> None:
         """The background writer: until the queue is empty; a failure leaves it for the next write."""
         try:
+            with anyio.move_on_after(_QUEUE_SECONDS):
+                await self._closing.wait()  # gathering the counts of the calls that end meanwhile
             while self._pending:
                 await self._flush()
         except StoreError as exc:
@@ -223,8 +229,9 @@ class SQLiteStore:
 
     async def aclose(self) -> None:
         try:
+            self._closing.set()
             if self._writer is not None:
-                await asyncio.wait([self._writer])  # the background write under way
+                await asyncio.wait([self._writer])  # the background write, now without waiting
             await self._flush()
         except StoreError as exc:
             logger.error("%d calls were not recorded at shutdown: %s", len(self._pending), exc)

@@ -14,6 +14,7 @@ from types import TracebackType
 from typing import Any
 
 import anyio
+import anyio.lowlevel
 from mcp.server.mcpserver import Context
 
 from fw_mcp.errors import FireworksError, FireworksHTTPError, FireworksTransportError
@@ -71,8 +72,11 @@ class ProgressReporter:
                 await asyncio.wait([task])  # a notification already going out goes first
             finally:
                 task.cancel()  # a no-op once it is done; stops it if the call is cancelled meanwhile
-        if exc_type is None:
-            await self._send_tokens()  # the last notification, before the result
+        if exc_type is None and await self._send_tokens():  # the last notification, before the result
+            # Let the writer put it on the wire now, while the result is still being built: the stdio
+            # transport holds the result back until the host has read it (fw_mcp.stdio, issue 15),
+            # and this gives the host that much time to read it first.
+            await anyio.lowlevel.cancel_shielded_checkpoint()
 
     def on_delta(self, acc: StreamAccumulator) -> None:
         self._acc = acc
@@ -122,14 +126,16 @@ class ProgressReporter:
         self._sent_statuses += 1
         await self._notify(message)
 
-    async def _send_tokens(self) -> None:
+    async def _send_tokens(self) -> bool:
+        """Send the tokens not yet sent, if any; True when a notification went out."""
         acc = self._acc
         if acc is None or not self._unsent():
-            return
+            return False
         self._sent_tokens = self._offset + acc.tokens
         self._last_sent = asyncio.get_running_loop().time()
         text, reasoning = acc.tails(_TAIL)
         await self._notify(text if text else f"(thinking) {reasoning}")
+        return True
 
     async def _notify(self, message: str) -> None:
         """Progress is a bonus channel: a host that went away must not fail the call."""
