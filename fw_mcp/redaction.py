@@ -47,8 +47,9 @@ class Redactor:
             yield
             return
         with self._lock:
+            if not self._knows(secret):
+                self._pattern = None  # a new secret: rebuilt at the next redact (else it is unchanged)
             self._in_flight[secret] += 1
-            self._pattern = None
         try:
             yield
         finally:
@@ -60,7 +61,10 @@ class Redactor:
                 self._recent.move_to_end(secret)
                 while len(self._recent) > _RECENT:
                     self._recent.popitem(last=False)
-                self._pattern = None
+                    self._pattern = None  # a forgotten key may have been the only mention of it
+
+    def _knows(self, secret: str) -> bool:
+        return secret in self._permanent or secret in self._in_flight or secret in self._recent
 
     def redact(self, text: str) -> str:
         """`text` with every known secret replaced by [redacted]; linear in the text."""

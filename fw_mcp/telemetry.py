@@ -50,6 +50,8 @@ class FireworksSpan:
         cost_usd: float | None,
         output_text: str | None = None,
     ) -> None:
+        if not self.span.is_recording():
+            return
         attributes: dict[str, Any] = {
             "gen_ai.response.model": model,
             "gen_ai.usage.input_tokens": input_tokens,
@@ -69,6 +71,8 @@ class FireworksSpan:
         self.span.set_attributes(attributes)
 
     def failed(self, error: BaseException) -> None:
+        if not self.span.is_recording():
+            return
         attempts = getattr(error, "attempts", None)
         self.span.set_attribute("error.type", _error_type(error))
         if isinstance(attempts, int):
@@ -85,7 +89,19 @@ def fireworks_span(
     max_tokens: int | None,
     messages: list[dict[str, Any]] | None = None,
 ) -> Iterator[FireworksSpan]:
-    """A CLIENT span `"{operation} {model}"` around one Fireworks request (retries included)."""
+    """A CLIENT span `"{operation} {model}"` around one Fireworks request (retries included).
+
+    While no tracer provider is set (the API's default, without the `otel` extra or OTEL_* variables)
+    every span is a no-op: none is started, and no attribute is computed, on every call's path.
+    """
+    if isinstance(trace.get_tracer_provider(), trace.ProxyTracerProvider):
+        recorder = FireworksSpan(trace.INVALID_SPAN)
+        try:
+            yield recorder
+        except BaseException as exc:
+            recorder.failed(exc)
+            raise
+        return
     host = urlsplit(base_url)
     attributes: dict[str, Any] = {
         "gen_ai.operation.name": operation,

@@ -78,12 +78,13 @@ class Job:
 
     async def complete(self, request: ChatRequest) -> Completion:
         self._latest: StreamAccumulator | None = None
-        wire = request.wire()
+        messages = [m.wire() for m in request.messages]  # the client serialises the whole request
+        tools = [t.wire() for t in request.tools] if request.tools else None
         max_tokens = request.max_tokens or request.max_completion_tokens
-        shape = Request("chat", request.model, wire["messages"], max_tokens, wire.get("tools"))
+        shape = Request("chat", request.model, messages, max_tokens, tools)
 
         async def send(model: str) -> Completion:
-            key = conversation_key(model, wire["messages"], request.prompt_cache_key)
+            key = conversation_key(model, messages, request.prompt_cache_key)
             update: dict[str, Any] = {"model": model, "prompt_cache_key": key}
             if self._isolation_key is not None:
                 update["prompt_cache_isolation_key"] = self._isolation_key
