@@ -52,6 +52,9 @@ CLOSE_TIMEOUT = 5.0
 """On exit, how long pending output may take to reach a host that is still there but not reading."""
 SETTLE_TIMEOUT = 0.05
 """How long a message after a progress notification waits for the host to have read that notification."""
+SETTLE_SPINS = 32
+"""...looking again at once this many times first (event-loop timers tick in whole milliseconds, and
+an idle host reads within a fraction of one), then at growing intervals."""
 _PROGRESS = '"method":"notifications/progress"'
 
 _serving = False  # one claim of fds 0 and 1 per process, as the SDK enforces for its own
@@ -237,10 +240,14 @@ class PipeWriter(asyncio.Protocol):
         notification for an unknown token"). A separate read keeps them in order.
         """
         loop = asyncio.get_running_loop()
-        deadline, pause = loop.time() + SETTLE_TIMEOUT, 0.0002
+        deadline, pause, spins = loop.time() + SETTLE_TIMEOUT, 0.001, 0
         while self._unread() and loop.time() < deadline and not self._closing:
-            await asyncio.sleep(pause)
-            pause = min(pause * 2, 0.005)
+            if spins < SETTLE_SPINS:
+                spins += 1
+                await asyncio.sleep(0)  # one turn of the loop: other calls' work runs meanwhile
+            else:
+                await asyncio.sleep(pause)
+                pause = min(pause * 2, 0.005)
 
     def _unread(self) -> int:
         """Bytes written but not yet read by the host: ours still buffered, plus the pipe's or socket's."""
