@@ -43,8 +43,8 @@ class Redactor:
     @contextmanager
     def in_flight(self, secret: str | None) -> Iterator[None]:
         """A per-request key, known while its call runs and remembered for a while after."""
-        if not secret or len(secret) < _MIN_LENGTH:
-            yield
+        if not secret or len(secret) < _MIN_LENGTH or secret in self._permanent:
+            yield  # nothing to track: the configured key is known for the life of the process
             return
         with self._lock:
             if not self._knows(secret):
