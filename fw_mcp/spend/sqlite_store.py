@@ -8,8 +8,9 @@ are written together in the next one.
 A settlement with no hold (no limit applies to the call, so nothing waits for the count) is queued
 and written in the background within `_QUEUE_SECONDS` of the call's answer, with whatever else is
 queued by then: one transaction (and one hop to the worker thread) for many calls, none before the
-answer. Reads and reservations by this
-process (`rows`, `spent`, `reserve`) write the queue first, and `aclose` writes what is left.
+answer. Reads and reservations in this
+process (`rows`, `spent`, `reserve`, through any store open on the same file, such as the usage
+resource's) write the queues first, and `aclose` writes what is left.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import logging
 import os
 import sqlite3
 import time
+import weakref
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -78,6 +80,7 @@ class SQLiteStore:
         self._pending: list[tuple[str | None, UsageRecord]] = []
         self._writer: asyncio.Task[None] | None = None
         self._closing = anyio.Event()
+        _OPEN.add(self)
 
     def _connect(self) -> sqlite3.Connection:
         if self._db is None:
@@ -119,7 +122,7 @@ class SQLiteStore:
     async def reserve(
         self, rid: str, scopes: list[Scope], checks: list[Check], nanos: int, ttl: float
     ) -> Refusal | None:
-        await self._flush()  # this process's queued counts first
+        await self._flush_queues()
 
         def work(db: sqlite3.Connection) -> Refusal | None:
             now = time.time()
@@ -140,7 +143,7 @@ class SQLiteStore:
         """Queue the settlement; whoever writes next writes every queued one in its transaction.
 
         With a hold (`rid`), it is written before this returns (the hold counts against a limit until
-        then); without one, it is written in the background, just after (see the module docstring).
+        then); without one, it is written in the background soon after (see the module docstring).
         """
         self._pending.append((rid, record))
         if rid is None:
@@ -164,6 +167,11 @@ class SQLiteStore:
             )
         finally:
             self._writer = None
+
+    async def _flush_queues(self) -> None:
+        """Before a read: the counts queued in this process, by this store or another on the same file."""
+        for store in [s for s in _OPEN if s._pending and s.path == self.path]:
+            await store._flush()
 
     async def _flush(self) -> None:
         async with self._flushing:
@@ -200,7 +208,7 @@ class SQLiteStore:
         await self._run(lambda db: db.execute("DELETE FROM holds WHERE rid = ?", (rid,)))
 
     async def spent(self, scopes: list[Scope]) -> dict[Scope, int]:
-        await self._flush()  # this process's queued counts first
+        await self._flush_queues()
 
         def work(db: sqlite3.Connection) -> dict[Scope, int]:
             db.execute("DELETE FROM holds WHERE expires < ?", (time.time(),))
@@ -209,7 +217,7 @@ class SQLiteStore:
         return await self._run(work)
 
     async def rows(self, since_day: str) -> list[UsageRow]:
-        await self._flush()  # this process's queued counts first
+        await self._flush_queues()
 
         def work(db: sqlite3.Connection) -> list[UsageRow]:
             cursor = db.execute(
@@ -239,6 +247,9 @@ class SQLiteStore:
             if self._db is not None:
                 db, self._db = self._db, None
                 db.close()
+
+
+_OPEN: weakref.WeakSet[SQLiteStore] = weakref.WeakSet()  # this process's stores, for _flush_queues
 
 
 def _spent(db: sqlite3.Connection, key: str) -> int:

@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from pathlib import Path
 
 import anyio
+import mcp
+from mcp.types import TextResourceContents
 
+from fw_mcp.resources import USAGE_URI
+from fw_mcp.server import build_server
+from fw_mcp.simulator import SimulatorServer
 from fw_mcp.spend.ledger import UsageRecord, UsageRow
 from fw_mcp.spend.sqlite_store import SQLiteStore
+from tests.conftest import make_settings
 
 NOW = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
 
@@ -60,3 +67,16 @@ async def test_a_count_with_a_hold_is_written_before_settle_returns(tmp_path: Pa
         assert (row.calls, row.cost_nanos) == (1, 500)
     finally:
         await store.aclose()
+
+
+async def test_the_usage_resource_counts_the_call_just_answered(
+    simulator: SimulatorServer, tmp_path: Path
+) -> None:
+    """The resource opens its own store on the same file: it writes the server's queued counts first."""
+    settings = make_settings(simulator.base_url, budget={"store": str(tmp_path / "usage.db")})
+    async with mcp.Client(build_server(settings)) as client:
+        result = await client.call_tool("chat", {"prompt": "hi"})
+        assert not result.is_error
+        [content] = (await client.read_resource(USAGE_URI)).contents
+    assert isinstance(content, TextResourceContents)
+    assert json.loads(content.text)["totals"]["calls"] == 1
