@@ -8,9 +8,11 @@ are written together in the next one.
 A settlement with no hold (no limit applies to the call, so nothing waits for the count) is queued
 and written in the background within `_QUEUE_SECONDS` of the call's answer, with whatever else is
 queued by then: one transaction (and one hop to the worker thread) for many calls, none before the
-answer. Reads and reservations in this
-process (`rows`, `spent`, `reserve`, through any store open on the same file, such as the usage
-resource's) write the queues first, and `aclose` writes what is left.
+answer. A settlement with a hold is written at once, also in the background: until it lands, the
+hold (the call's maximum cost, never less than what it settles) keeps counting against the limits in
+every process, so no budget can be overspent meanwhile and the answer does not wait for the write.
+Reads and reservations in this process (`rows`, `spent`, `reserve`, through any store open on the
+same file, such as the usage resource's) write the queues first, and `aclose` writes what is left.
 """
 
 from __future__ import annotations
@@ -47,6 +49,7 @@ T = TypeVar("T")
 _BUSY_SECONDS = 10.0
 _QUEUE_SECONDS = 0.5
 """How long a count with no hold may wait to be written, gathering others into the same transaction."""
+_PREPARE_RETRY_SECONDS = 0.005  # between tries to switch a new file to WAL
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS counters (scope TEXT PRIMARY KEY, spent INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS holds (
@@ -79,6 +82,7 @@ class SQLiteStore:
         self._flushing = anyio.Lock()
         self._pending: list[tuple[str | None, UsageRecord]] = []
         self._writer: asyncio.Task[None] | None = None
+        self._now: set[asyncio.Task[None]] = set()  # settlements with a hold, being written
         self._closing = anyio.Event()
         _OPEN.add(self)
 
@@ -89,14 +93,29 @@ class SQLiteStore:
                 self.path, timeout=self.busy_timeout, isolation_level=None, check_same_thread=False
             )
             try:
-                db.execute("PRAGMA journal_mode=WAL")
-                db.execute("PRAGMA synchronous=NORMAL")
-                db.executescript(_SCHEMA)
+                self._prepare(db)
             except BaseException:
                 db.close()
                 raise
             self._db = db
         return self._db
+
+    def _prepare(self, db: sqlite3.Connection) -> None:
+        """WAL mode and the tables. Switching a new file to WAL takes an exclusive lock for which SQLite
+        does not wait (two processes opening a new file at once: "database is locked" at once), so
+        that step is retried within the busy timeout. Blocking: runs in the worker thread."""
+        deadline = time.monotonic() + self.busy_timeout
+        while True:
+            try:
+                if db.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+                    db.execute("PRAGMA journal_mode=WAL")
+                db.execute("PRAGMA synchronous=NORMAL")
+                db.executescript(_SCHEMA)
+                return
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or time.monotonic() > deadline:
+                    raise
+                time.sleep(_PREPARE_RETRY_SECONDS)
 
     async def _run(self, fn: Callable[[sqlite3.Connection], T]) -> T:
         """One transaction in a worker thread; one at a time per process (the lock), BEGIN IMMEDIATE
@@ -142,15 +161,24 @@ class SQLiteStore:
     async def settle(self, rid: str | None, record: UsageRecord) -> None:
         """Queue the settlement; whoever writes next writes every queued one in its transaction.
 
-        With a hold (`rid`), it is written before this returns (the hold counts against a limit until
-        then); without one, it is written in the background soon after (see the module docstring).
+        With a hold (`rid`), the write starts now (the hold counts against the limits until it lands);
+        without one, it waits up to `_QUEUE_SECONDS` for others (see the module docstring).
         """
         self._pending.append((rid, record))
-        if rid is None:
-            if self._writer is None:
-                self._writer = asyncio.get_running_loop().create_task(self._write_queued())
-            return
-        await self._flush()
+        loop = asyncio.get_running_loop()
+        if rid is not None:
+            task = loop.create_task(self._write_now())
+            self._now.add(task)
+            task.add_done_callback(self._now.discard)
+        elif self._writer is None:
+            self._writer = loop.create_task(self._write_queued())
+
+    async def _write_now(self) -> None:
+        """A settlement with a hold: written at once; a failure leaves it queued for the next write."""
+        try:
+            await self._flush()
+        except StoreError as exc:
+            logger.error("A call's cost was not recorded yet (its hold still counts): %s", exc)
 
     async def _write_queued(self) -> None:
         """The background writer: until the queue is empty; a failure leaves it for the next write."""
@@ -238,8 +266,9 @@ class SQLiteStore:
     async def aclose(self) -> None:
         try:
             self._closing.set()
-            if self._writer is not None:
-                await asyncio.wait([self._writer])  # the background write, now without waiting
+            writes = [*self._now, *([self._writer] if self._writer is not None else [])]
+            if writes:
+                await asyncio.wait(writes)  # the background writes, now without waiting
             await self._flush()
         except StoreError as exc:
             logger.error("%d calls were not recorded at shutdown: %s", len(self._pending), exc)

@@ -1,4 +1,4 @@
-"""Counts with no hold are written after the call's answer, in the background, and none is lost."""
+"""Counts are written after the call's answer, in the background, and none is lost; a hold counts until then."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from mcp.types import TextResourceContents
 from fw_mcp.resources import USAGE_URI
 from fw_mcp.server import build_server
 from fw_mcp.simulator import SimulatorServer
-from fw_mcp.spend.ledger import UsageRecord, UsageRow
+from fw_mcp.spend.ledger import Check, Scope, UsageRecord, UsageRow
 from fw_mcp.spend.sqlite_store import SQLiteStore
 from tests.conftest import make_settings
 
@@ -58,15 +58,37 @@ async def test_closing_writes_every_queued_count(tmp_path: Path) -> None:
     assert (row.calls, row.cost_nanos) == (3, 600)
 
 
-async def test_a_count_with_a_hold_is_written_before_settle_returns(tmp_path: Path) -> None:
+async def test_a_count_with_a_hold_is_written_at_once_and_its_hold_counts_until_then(tmp_path: Path) -> None:
+    """The answer does not wait for the write, but no process ever sees less than the call's cost."""
     path = tmp_path / "usage.db"
     store = SQLiteStore(path)
+    scope = Scope("day", "2026-11-30")
     try:
+        assert await store.reserve("r1", [scope], [Check(scope, 10_000)], 1_000, ttl=60) is None
         await store.settle("r1", record(500))
+        other = SQLiteStore(path)
+        try:
+            with anyio.fail_after(10):
+                while (
+                    seen := (await other.spent([scope]))[scope]
+                ) != 500:  # another connection: no event to await
+                    assert seen == 1_000  # the hold, until the settlement lands
+                    await anyio.sleep(0.01)
+        finally:
+            await other.aclose()
         [row] = await rows_seen_by_another_process(path)
         assert (row.calls, row.cost_nanos) == (1, 500)
     finally:
         await store.aclose()
+
+
+async def test_closing_right_after_a_settlement_with_a_hold_writes_it(tmp_path: Path) -> None:
+    path = tmp_path / "usage.db"
+    store = SQLiteStore(path)
+    await store.settle("r1", record(700))
+    await store.aclose()
+    [row] = await rows_seen_by_another_process(path)
+    assert (row.calls, row.cost_nanos) == (1, 700)
 
 
 async def test_the_usage_resource_counts_the_call_just_answered(
