@@ -126,6 +126,12 @@ async def run(sim: SimProcess, *, calls: int, image_bytes: int) -> dict[str, Any
     out: dict[str, Any] = {"calls": calls}
     async with stdio_session(FW_CMD, env) as fw, stdio_session(ECHO_CMD, env) as echo:
         await anyio.sleep(0.5)
+        out["before_tools_list_rss_mb"] = round(proc_status(fw.pid)["VmRSS"] / MB, 1)
+        # Idle as a host leaves a server: every host lists the tools right after `initialize`, and
+        # fw-mcp loads its tool modules then (not before `initialize`, which hosts wait for).
+        await fw.client.list_tools()
+        await echo.client.list_tools()
+        await anyio.sleep(0.5)
         idle = proc_status(fw.pid)["VmRSS"]
         out["echo_idle_rss_mb"] = round(proc_status(echo.pid)["VmRSS"] / MB, 1)
         await _calls(fw, 10)

@@ -139,7 +139,7 @@ def summary(results: dict[str, Any]) -> list[dict[str, Any]]:
             f"{100 * mem['growth_vs_idle']:+.1f} %",
             "< 10 %",
             mem["growth_met"],
-            f"idle {mem['idle_rss_mb']} MB -> {mem['after_calls_rss_mb']} MB (bare echo idle {mem['echo_idle_rss_mb']} MB)",
+            f"idle (after tools/list) {mem['idle_rss_mb']} MB -> {mem['after_calls_rss_mb']} MB; before tools/list {mem.get('before_tools_list_rss_mb')} MB (bare echo idle {mem['echo_idle_rss_mb']} MB)",
         )
         img = mem["image"]
         if img["calls"]:
