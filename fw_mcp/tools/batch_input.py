@@ -21,6 +21,7 @@ from fw_mcp.errors import InvalidArgument
 from fw_mcp.files import sandbox
 from fw_mcp.fireworks.wire import ChatRequest
 from fw_mcp.settings import ENV_ALLOWED_DIRS, BatchSection
+from fw_mcp.tools.batch_ids import IdLedger, digest
 
 __all__ = [
     "MAX_LISTED",
@@ -51,6 +52,10 @@ class Problems:
         else:
             self.more += 1
 
+    def count(self, more: int) -> None:
+        """Problems found but not named (their lines were not looked up)."""
+        self.more += more
+
     def raise_if_any(self, argument: str) -> None:
         """Raises InvalidArgument listing the problems, when there are any."""
         if not self.listed:
@@ -64,16 +69,23 @@ class Problems:
         )
 
 
-def check_custom_id(value: Any, seen: set[str]) -> str | None:
+def check_custom_id(value: Any, seen: set[str] | IdLedger) -> str | None:
     """What is wrong with a custom id (None: it is fine); a fine one is added to `seen`."""
     if not isinstance(value, str) or not value.strip():
         return "`custom_id` must be a non-empty string"
     if len(value) > MAX_CUSTOM_ID:
         return f"`custom_id` is longer than {MAX_CUSTOM_ID} characters"
-    if value in seen:
-        return f"`custom_id` {value!r} is used twice (every id must be unique)"
-    seen.add(value)
-    return None
+    if isinstance(seen, IdLedger):
+        fresh = seen.add(value)
+    else:
+        fresh = value not in seen
+        seen.add(value)
+    return None if fresh else _twice(value)
+
+
+def _twice(value: str, first: int | None = None) -> str:
+    where = f"; first on line {first}" if first is not None else ""
+    return f"`custom_id` {value!r} is used twice (every id must be unique{where})"
 
 
 def check_body(body: Any, model: str) -> str | None:
@@ -112,31 +124,82 @@ def too_big_message(size: int, max_bytes: int) -> str:
     return f"the file is {size:,} bytes, over the limit of {max_bytes:,} ([batch] max_input_bytes); split it."
 
 
-def check_lines(fh: BinaryIO, model: str, max_line_bytes: int, argument: str) -> int:
+def check_lines(
+    fh: BinaryIO, model: str, max_line_bytes: int, argument: str, *, ids: IdLedger | None = None
+) -> int:
     """Check every line of an open JSON Lines file; return the count. Memory holds one line (at most
-    `max_line_bytes`) and the set of custom ids, never the file. Blocking.
+    `max_line_bytes`) and the custom ids within a bound (fw_mcp.tools.batch_ids), never the file; a
+    file with more ids than that bound is read twice when some repeat. Blocking.
 
     Raises:
         InvalidArgument: the file is empty or has bad lines (the first 20 listed, then a count).
     """
-    problems, seen, count = Problems(), set[str](), 0
-    while raw := fh.readline(max_line_bytes + 1):
-        count += 1
-        if len(raw) > max_line_bytes and not raw.endswith(b"\n"):
-            problems.add(f"line {count}", f"longer than {max_line_bytes:,} bytes ([batch] max_line_bytes)")
-            while (rest := fh.readline(1 << 20)) and not rest.endswith(b"\n"):
-                pass  # skip the rest of the line, a piece at a time
-            continue
-        what = _check_line(raw, model, seen)
-        if what is not None:
-            problems.add(f"line {count}", what)
+    problems, count = Problems(), 0
+    ids = ids if ids is not None else IdLedger()
+    try:
+        while raw := _next_line(fh, max_line_bytes):
+            count += 1
+            if raw is _TOO_LONG:
+                problems.add(
+                    f"line {count}", f"longer than {max_line_bytes:,} bytes ([batch] max_line_bytes)"
+                )
+                continue
+            what = _check_line(raw, model, ids)
+            if what is not None:
+                problems.add(f"line {count}", what)
+        sample, repeats = ids.repeated()
+    finally:
+        ids.close()
+    if repeats:
+        fh.seek(0)
+        named = _name_repeats(fh, sample, max_line_bytes, problems)
+        problems.count(repeats - named)
     if count == 0:
         problems.add("line 1", "the file is empty; give one request per line")
     problems.raise_if_any(argument)
     return count
 
 
-def _check_line(raw: bytes, model: str, seen: set[str]) -> str | None:
+_TOO_LONG = b"\0too long"
+
+
+def _next_line(fh: BinaryIO, max_line_bytes: int) -> bytes:
+    """The next line (b"" at the end), or `_TOO_LONG` after skipping a line over the bound."""
+    raw = fh.readline(max_line_bytes + 1)
+    if len(raw) > max_line_bytes and not raw.endswith(b"\n"):
+        while (rest := fh.readline(1 << 20)) and not rest.endswith(b"\n"):
+            pass  # skip the rest of the line, a piece at a time
+        return _TOO_LONG
+    return raw
+
+
+def _name_repeats(fh: BinaryIO, sample: set[int], max_line_bytes: int, problems: Problems) -> int:
+    """Second pass, for ids past the in-memory bound: the lines that repeat an earlier id whose digest
+    is in `sample` (memory: one first line per sampled digest). Returns how many it named."""
+    first: dict[int, tuple[str, int]] = {}
+    named = number = 0
+    while raw := _next_line(fh, max_line_bytes):
+        number += 1
+        value = _custom_id_of(raw)
+        if value is None or (key := digest(value)) not in sample:
+            continue
+        seen = first.setdefault(key, (value, number))
+        if seen[1] != number and seen[0] == value:
+            problems.add(f"line {number}", _twice(value, seen[1]))
+            named += 1
+    return named
+
+
+def _custom_id_of(raw: bytes) -> str | None:
+    try:
+        row = json.loads(raw)
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        return None
+    value = row.get("custom_id") if isinstance(row, dict) else None
+    return value if isinstance(value, str) else None
+
+
+def _check_line(raw: bytes, model: str, seen: IdLedger) -> str | None:
     if not raw.strip():
         return "empty line (every line must be a request)"
     try:
