@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 from collections.abc import Awaitable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -27,6 +28,7 @@ from fw_mcp.spend.budget import DEFAULT_MAX_TOKENS, Hold, Spend
 from fw_mcp.spend.ledger import BatchOwner, StoreError, UsageRecord, scopes_for
 from fw_mcp.spend.meter import Request, estimate_prompt_tokens
 from fw_mcp.spend.prices import Cost, Tokens
+from fw_mcp.stoppable import until_stopped
 
 __all__ = [
     "BATCH_TOOL",
@@ -66,10 +68,13 @@ def estimate_lines(lines: Iterable[str | bytes], max_tokens: int | None, image_t
     return Tokens(prompt=prompt, completion=completion)
 
 
-def estimate_file(path: Path, max_tokens: int | None, image_tokens: int) -> Tokens:
-    """`estimate_lines` over a JSON Lines file, read a line at a time. Blocking: run it in a thread."""
+def estimate_file(
+    path: Path, max_tokens: int | None, image_tokens: int, stop: threading.Event | None = None
+) -> Tokens:
+    """`estimate_lines` over a JSON Lines file, read a line at a time. Blocking: run it in a thread;
+    raises fw_mcp.stoppable.Stopped once `stop` is set."""
     with path.open("rb") as lines:
-        return estimate_lines(lines, max_tokens, image_tokens)
+        return estimate_lines(until_stopped(lines, stop), max_tokens, image_tokens)
 
 
 @dataclass(frozen=True, slots=True)

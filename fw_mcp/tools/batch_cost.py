@@ -22,6 +22,7 @@ from fw_mcp.spend.batch import (
 )
 from fw_mcp.spend.budget import Spend
 from fw_mcp.spend.prices import Cost, format_usd, no_price_note
+from fw_mcp.stoppable import run_stoppable
 from fw_mcp.tools.batch_common import JobView
 from fw_mcp.tools.results import CostOut
 from fw_mcp.tools.runtime import identity_of, runtime_of
@@ -62,7 +63,7 @@ async def hold_input_file(
     """
     runtime = runtime_of(ctx)
     estimate = partial(estimate_file, path, max_tokens, runtime.settings.budget.image_tokens)
-    tokens = await anyio.to_thread.run_sync(estimate)
+    tokens = await run_stoppable(lambda stop: estimate(stop=stop))
     return await hold_submission(runtime.spend, user=identity_of(ctx) or "", model=model, tokens=tokens)
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -21,6 +22,7 @@ from fw_mcp.errors import InvalidArgument
 from fw_mcp.files import sandbox
 from fw_mcp.fireworks.wire import ChatRequest
 from fw_mcp.settings import ENV_ALLOWED_DIRS, BatchSection
+from fw_mcp.stoppable import Stopped
 from fw_mcp.tools.batch_ids import IdLedger, digest
 
 __all__ = [
@@ -125,7 +127,13 @@ def too_big_message(size: int, max_bytes: int) -> str:
 
 
 def check_lines(
-    fh: BinaryIO, model: str, max_line_bytes: int, argument: str, *, ids: IdLedger | None = None
+    fh: BinaryIO,
+    model: str,
+    max_line_bytes: int,
+    argument: str,
+    *,
+    ids: IdLedger | None = None,
+    stop: threading.Event | None = None,
 ) -> int:
     """Check every line of an open JSON Lines file; return the count. Memory holds one line (at most
     `max_line_bytes`) and the custom ids within a bound (fw_mcp.tools.batch_ids), never the file; a
@@ -133,12 +141,15 @@ def check_lines(
 
     Raises:
         InvalidArgument: the file is empty or has bad lines (the first 20 listed, then a count).
+        Stopped: `stop` was set (the call is gone).
     """
     problems, count = Problems(), 0
     ids = ids if ids is not None else IdLedger()
     try:
         while raw := _next_line(fh, max_line_bytes):
             count += 1
+            if stop is not None and stop.is_set():
+                raise Stopped
             if raw is _TOO_LONG:
                 problems.add(
                     f"line {count}", f"longer than {max_line_bytes:,} bytes ([batch] max_line_bytes)"
@@ -229,7 +240,9 @@ class CheckedFile:
             return False
 
 
-def check_input_path(ref: str, allowed: list[Path], model: str, batch: BatchSection) -> CheckedFile:
+def check_input_path(
+    ref: str, allowed: list[Path], model: str, batch: BatchSection, stop: threading.Event | None = None
+) -> CheckedFile:
     """Locate `ref` inside the allowed folders and check every line of it, streamed from one open
     descriptor (no symlink followed). Blocking: run it in a worker thread.
 
@@ -253,7 +266,7 @@ def check_input_path(ref: str, allowed: list[Path], model: str, batch: BatchSect
     )
     fd, opened = sandbox.open_checked(real, st, ref, "input_path", allowed)
     with os.fdopen(fd, "rb") as fh:
-        count = check_lines(fh, model, batch.max_line_bytes, "input_path")
+        count = check_lines(fh, model, batch.max_line_bytes, "input_path", stop=stop)
     return CheckedFile(Path(real), _identity(opened), count)
 
 

@@ -24,6 +24,7 @@ from fw_mcp.errors import InvalidArgument
 from fw_mcp.fireworks.wire import ChatRequest
 from fw_mcp.fireworks.wire.batch import BatchJob, InferenceParameters
 from fw_mcp.spend.batch import Submission
+from fw_mcp.stoppable import run_stoppable
 from fw_mcp.tools.arguments import (
     MaxTokens,
     Messages,
@@ -198,7 +199,7 @@ async def _submit_path(
     disk, and start the job only if the file uploaded is still the one checked."""
     settings = call.settings
     check = partial(check_input_path, ref, settings.allowed_dirs(), model, settings.batch)
-    checked = await anyio.to_thread.run_sync(check)
+    checked = await run_stoppable(lambda stop: check(stop=stop))  # a cancelled call stops reading
 
     def unchanged() -> None:
         if not checked.unchanged():
