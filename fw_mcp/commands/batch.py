@@ -108,10 +108,10 @@ async def _submit(call: BatchCall, args: argparse.Namespace) -> int:
 
         raise UsageError(f"cannot read {args.file}: {exc.strerror or exc}") from None
     params = InferenceParameters(max_tokens=args.max_tokens, temperature=args.temperature, top_p=args.top_p)
-    job = await _submit_held(call, args, count, model, params)
+    job, estimate = await _submit_held(call, args, count, model, params)
     print(job.job_id)
     print(
-        f"fw-mcp: submitted {count:,} requests as batch job {job.job_id} ({job.short_state}).",
+        f"fw-mcp: submitted {count:,} requests as batch job {job.job_id} ({job.short_state}). {estimate}",
         file=sys.stderr,
     )
     return await _status(call, job.job_id, wait=True) if args.wait else EXIT_OK
@@ -119,16 +119,18 @@ async def _submit(call: BatchCall, args: argparse.Namespace) -> int:
 
 async def _submit_held(
     call: BatchCall, args: argparse.Namespace, count: int, model: str, params: InferenceParameters
-) -> BatchJob:
-    """Upload and start the job once its maximum cost is held against the budgets ([budget])."""
+) -> tuple[BatchJob, str]:
+    """Upload and start the job once its maximum cost is held against the budgets ([budget]); the job
+    and its estimated cost in words (or the note that the model has no price)."""
     from fw_mcp.spend.budget import Spend
-    from fw_mcp.tools.batch_cost import hold_file
+    from fw_mcp.tools.batch_cost import hold_file, submission_fields
     from fw_mcp.tools.batch_upload import submit_file
 
     spend = Spend(call.settings.budget, call.settings.prices, "lazy")
     try:
         submission = await hold_file(spend, args.file, model, args.max_tokens)
-        return await submission.submit(submit_file(call, args.file, count, model, params, args.name))
+        job = await submission.submit(submit_file(call, args.file, count, model, params, args.name))
+        return job, submission_fields(submission)[1]
     finally:
         await spend.aclose()
 

@@ -62,6 +62,7 @@ def test_the_cli_submits_a_file_waits_with_plain_lines_and_writes_every_result(
     submitted = capsys.readouterr()
     job = submitted.out.splitlines()[0]
     assert "COMPLETED" in submitted.out and "submitted 120 requests" in submitted.err
+    assert "Estimated cost: at most ~$" in submitted.err and "at batch prices" in submitted.err
     assert f"fw-mcp batch results {job} -o" in submitted.out
     assert "\r" not in submitted.err  # piped: plain lines, no bar redrawn in place
     out = tmp_path / "results.jsonl"
