@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -21,10 +20,9 @@ from fw_mcp.server import build_server
 from fw_mcp.settings import Settings, load_settings
 from fw_mcp.simulator import SimulatorServer
 from fw_mcp.simulator.batch_store import BatchStore
-from fw_mcp.spend.budget import open_store
-from fw_mcp.spend.ledger import UsageRow, scopes_for
 from tests.conftest import TEST_KEY
 from tests.e2e.helpers import server_env, stdio_session
+from tests.spend.helpers import ledger
 
 ACCOUNT = "acct-spend"
 DEEPSEEK = "accounts/fireworks/models/deepseek-v3p1"
@@ -68,18 +66,6 @@ async def call(client: mcp.Client, tool: str, **args: Any) -> CallToolResult:
 
 def text(result: CallToolResult) -> str:
     return "\n".join(b.text for b in result.content if b.type == "text")
-
-
-async def ledger(settings: Settings) -> tuple[list[UsageRow], int]:
-    """Today's usage rows, and what is spent or held in the server's day scope."""
-    store = open_store(settings.budget)
-    assert store is not None
-    try:
-        now = datetime.now(UTC)
-        day = scopes_for(now, "")[0]
-        return await store.rows(now.strftime("%Y-%m-%d")), (await store.spent([day]))[day]
-    finally:
-        await store.aclose()
 
 
 def nanos(usd: float) -> int:

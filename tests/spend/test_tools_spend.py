@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -12,10 +10,8 @@ import mcp
 import pytest
 from mcp.types import CallToolResult
 
-from fw_mcp.server import build_server
-from fw_mcp.settings import Settings
 from fw_mcp.simulator import SimulatorServer
-from tests.conftest import make_settings
+from tests.spend.helpers import connect, settings_for
 
 PREFIX = "accounts/fireworks/models/"
 USAGE = {
@@ -24,17 +20,6 @@ USAGE = {
     "total_tokens": 1500,
     "prompt_tokens_details": {"cached_tokens": 400},
 }
-
-
-def settings_for(simulator: SimulatorServer, tmp_path: Path, **sections: Any) -> Settings:
-    budget = {"store": str(tmp_path / "usage.db"), **sections.pop("budget", {})}
-    return make_settings(simulator.base_url, budget=budget, **sections)
-
-
-@asynccontextmanager
-async def connect(settings: Settings) -> AsyncIterator[mcp.Client]:
-    async with mcp.Client(build_server(settings)) as client:
-        yield client
 
 
 async def call(client: mcp.Client, tool: str = "chat", **args: Any) -> CallToolResult:

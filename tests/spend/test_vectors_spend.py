@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -13,31 +10,16 @@ import mcp
 import pytest
 from mcp.types import CallToolResult
 
-from fw_mcp.server import build_server
-from fw_mcp.settings import Settings
 from fw_mcp.simulator import SimulatorServer
 from fw_mcp.simulator.embeddings import token_count
-from fw_mcp.spend.budget import open_store
-from fw_mcp.spend.ledger import UsageRow, scopes_for
 from fw_mcp.spend.prices import NANOS_PER_USD
-from tests.conftest import make_settings
+from tests.spend.helpers import connect, ledger, settings_for
 
 EMBED = "fireworks/qwen3-embedding-8b"
 RERANK = "accounts/fireworks/models/qwen3-reranker-8b"
 EMBED_USD_PER_TOKEN = 0.10 / 1e6  # default.toml
 RERANK_USD_PER_TOKEN = 0.20 / 1e6
 NOTES = "# Ops\n\nDeploys happen on Tuesdays.\n\n## Retry policy\n\nRequests are retried twice.\n"
-
-
-def settings_for(simulator: SimulatorServer, tmp_path: Path, **sections: Any) -> Settings:
-    budget = {"store": str(tmp_path / "usage.db"), **sections.pop("budget", {})}
-    return make_settings(simulator.base_url, budget=budget, **sections)
-
-
-@asynccontextmanager
-async def connect(settings: Settings) -> AsyncIterator[mcp.Client]:
-    async with mcp.Client(build_server(settings)) as client:
-        yield client
 
 
 async def call(client: mcp.Client, tool: str, args: dict[str, Any]) -> CallToolResult:
@@ -53,18 +35,6 @@ def usd(tokens: int, per_token: float) -> float:
     """What the price table makes of `tokens` (rounded up to a nano-dollar, as prices.py does)."""
     nanos = -(-round(tokens * per_token * NANOS_PER_USD * 1000) // 1000)
     return round(nanos / NANOS_PER_USD, 9)
-
-
-async def ledger(settings: Settings) -> tuple[list[UsageRow], int]:
-    """The usage rows of today, and what is spent or held in the server's day scope."""
-    store = open_store(settings.budget)
-    assert store is not None
-    try:
-        now = datetime.now(UTC)
-        day = scopes_for(now, "")[0]
-        return await store.rows(now.strftime("%Y-%m-%d")), (await store.spent([day]))[day]
-    finally:
-        await store.aclose()
 
 
 def upstream(simulator: SimulatorServer, path: str) -> list[dict[str, Any]]:
