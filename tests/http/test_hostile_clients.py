@@ -40,14 +40,6 @@ IMAGE = ROOT / "bench" / "results.png"  # an image inside the server's working d
 
 
 @pytest.fixture(scope="module")
-def tokens_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("hostile") / "tokens"
-    path.write_text(f"alice {ALICE}\nbob {BOB}\n")
-    path.chmod(0o600)
-    return path
-
-
-@pytest.fixture(scope="module")
 def server(simulator_server: SimulatorServer, tokens_file: Path) -> Iterator[HttpServer]:
     config = write_config(
         tokens_file.parent,

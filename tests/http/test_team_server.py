@@ -46,14 +46,6 @@ PERSON = {
 
 
 @pytest.fixture(scope="module")
-def tokens_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("team") / "tokens"
-    path.write_text(f"# one user per line\nalice {ALICE}\nbob {BOB}\n")
-    path.chmod(0o600)
-    return path
-
-
-@pytest.fixture(scope="module")
 def docs(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A folder the team server may read (an HTTP server reads none unless told)."""
     folder = tmp_path_factory.mktemp("docs")
